@@ -1,0 +1,106 @@
+"""Options and helpers every subcommand shares."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..errors import Diagnostic, UsageError
+from ..limits import DEFAULT_LIMITS, Limits
+
+
+def dims(text: str) -> tuple[int, ...]:
+    """argparse type for `3x224x224`."""
+    try:
+        values = tuple(int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a shape like 3x224x224, got {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"every size must be positive, got {text!r}")
+    return values
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def add_spec_options(parser: argparse.ArgumentParser, many: bool = False) -> None:
+    """The spec argument(s) and the options that change how a spec is read."""
+    if many:
+        parser.add_argument("specs", nargs="+", metavar="SPEC", help=".arch file(s)")
+    else:
+        parser.add_argument("spec", metavar="SPEC", help=".arch file")
+    parser.add_argument("--network", metavar="NAME", help="pick one network when a file has several")
+    parser.add_argument("--input", type=dims, metavar="CxHxW", help="override the input shape, e.g. 3x32x32")
+    parser.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 1)")
+    parser.add_argument("--max-layers", type=positive, default=DEFAULT_LIMITS.max_layers, metavar="N",
+                        help=f"refuse specs that expand to more layers (default {DEFAULT_LIMITS.max_layers:,})")
+    parser.add_argument("--max-depth", type=positive, default=DEFAULT_LIMITS.max_depth, metavar="N",
+                        help=f"refuse block nesting deeper than this (default {DEFAULT_LIMITS.max_depth})")
+
+
+def limits_from(args) -> Limits:
+    return Limits(max_layers=args.max_layers, max_depth=args.max_depth,
+                  max_param_bytes=getattr(args, "max_param_bytes", DEFAULT_LIMITS.max_param_bytes))
+
+
+def load_networks(path: str, args):
+    """Load every network of one spec (or the one --network names)."""
+    from ..network import load_all
+    return load_all(path, input_shape=args.input, limits=limits_from(args), network=args.network)
+
+
+def load_one(path: str, args):
+    nets = load_networks(path, args)
+    if len(nets) > 1:
+        names = ", ".join(n.name for n in nets)
+        raise UsageError(f"{path} defines several networks ({names}); pick one with --network")
+    return nets[0]
+
+
+def use_color(stream) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def print_diagnostics(diagnostics: list[Diagnostic], stream=None) -> None:
+    stream = stream or sys.stderr
+    color = use_color(stream)
+    for d in diagnostics:
+        text = d.format()
+        if color:
+            tag = f"{d.severity}:"
+            paint = "\033[1;31m" if d.severity == "error" else "\033[1;33m"
+            text = text.replace(tag, f"{paint}{tag}\033[0m", 1)
+        print(text, file=stream)
+
+
+def report_warnings(nets, args) -> int:
+    """Print warnings; with --strict they make the exit code 1."""
+    warnings = [w for n in nets for w in n.warnings]
+    print_diagnostics(warnings)
+    return 1 if warnings and getattr(args, "strict", False) else 0
+
+
+def write_output(path: str | None, text: str) -> None:
+    """Print to stdout, or write atomically to `path`."""
+    if path is None or path == "-":
+        sys.stdout.write(text)
+        return
+    from ..atomic import write_atomic
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{path} is a directory; give a file name")
+    if not target.parent.exists():
+        raise UsageError(f"directory {target.parent} does not exist")
+    write_atomic(target, text)

@@ -1,0 +1,115 @@
+"""Diagnostics and the one exception type every user mistake raises.
+
+A diagnostic holds structured fields (position, message, arithmetic notes,
+hint); rendering it as compiler-style text with the quoted line and a caret
+is done here, colour is added only by the CLI.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .source import SourceFile, Span
+
+
+@dataclass(slots=True)
+class Diagnostic:
+    """One error or warning, pointing at a span of a source file."""
+
+    severity: str  # "error" | "warning"
+    message: str
+    span: Span | None = None
+    notes: list[str] = field(default_factory=list)
+    hint: str | None = None
+
+    @property
+    def line(self) -> int:
+        return self.span.line if self.span else 0
+
+    @property
+    def col(self) -> int:
+        return self.span.col if self.span else 0
+
+    def format(self) -> str:
+        return format_diagnostic(self)
+
+    def to_dict(self) -> dict:
+        return {
+            "severity": self.severity,
+            "message": self.message,
+            "file": self.span.file if self.span else None,
+            "line": self.line,
+            "col": self.col,
+            "notes": list(self.notes),
+            "hint": self.hint,
+        }
+
+
+class ArchError(Exception):
+    """Every mistake in a spec. `diagnostics` holds all independent errors found
+    in one run; `line`, `col` and `file` are those of the first."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics = diagnostics
+        super().__init__(self.format())
+
+    @property
+    def first(self) -> Diagnostic:
+        """The first error (warnings found on the way may precede it)."""
+        return next((d for d in self.diagnostics if d.severity == "error"), self.diagnostics[0])
+
+    @property
+    def line(self) -> int:
+        return self.first.line
+
+    @property
+    def col(self) -> int:
+        return self.first.col
+
+    @property
+    def file(self) -> str | None:
+        return self.first.span.file if self.first.span else None
+
+    @property
+    def message(self) -> str:
+        return self.first.message
+
+    def format(self) -> str:
+        return "\n".join(d.format() for d in self.diagnostics)
+
+
+class UsageError(Exception):
+    """A mistake in how the tool was called (bad flag value, missing file); exit code 2."""
+
+
+def format_diagnostic(d: Diagnostic) -> str:
+    if d.span is None:
+        head = f"{d.severity}: {d.message}"
+    else:
+        head = f"{d.span}: {d.severity}: {d.message}"
+    lines = [head]
+    quoted = d.span is not None and d.span.source is not None
+    if quoted:
+        lines.extend(_quote(d.span.source, d.span))
+    gutter = " " * (len(str(d.span.line)) + 1) if quoted else " "
+    for note in d.notes:
+        lines.append(f"{gutter} = {note}")
+    if d.hint:
+        lines.append(f"hint: {d.hint}")
+    return "\n".join(lines)
+
+
+def _quote(source: SourceFile, span: Span) -> list[str]:
+    raw = source.line(span.line)
+    # Tabs are expanded in the quote and the caret alike so they stay aligned.
+    text = raw.expandtabs(4)
+    start = len(raw[: span.col - 1].expandtabs(4))
+    if span.end_line == span.line:
+        end = len(raw[: max(span.end_col - 1, span.col)].expandtabs(4))
+    else:
+        end = len(text.rstrip())
+    width = max(end - start, 1)
+    number = str(span.line)
+    pad = " " * len(number)
+    return [f" {number} | {text.rstrip()}", f" {pad} | {' ' * start}{'^' * width}"]

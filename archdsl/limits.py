@@ -1,0 +1,17 @@
+"""Guards against specs that would hang or exhaust memory; each limit has a
+documented default and a CLI flag that raises it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_layers: int = 200_000      # expanded layer count after repeats and blocks
+    max_depth: int = 64            # nesting of block calls
+    max_nesting: int = 200         # syntactic nesting of braces
+    max_dim: int = 10 ** 12        # any single size (channels, pixels)
+    max_param_bytes: int = 16 * 2 ** 30  # `build` refuses models larger than this (fp32)
+
+
+DEFAULT_LIMITS = Limits()

@@ -1,0 +1,498 @@
+"""Syntax tree -> IR. Evaluates expressions, expands blocks and repeats,
+resolves every attribute, and infers shapes as it goes (the language needs
+them: a conv's input channels, whether a residual needs its projection).
+
+A layer that fails records its error, its dependents become unknown, and
+lowering goes on, so one run reports every independent problem."""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from . import syntax as ast
+from .errors import ArchError, Diagnostic
+from .ir import Graph, Node, Scope
+from .limits import DEFAULT_LIMITS, Limits
+from .ops import REGISTRY, REQUIRED, Add, Concat, Input, ShapeError, ValueProblem, Word
+from .ops.base import COERCE
+from .shapes import Shape, format_shape
+from .source import Span
+
+KNOWN_WORDS = frozenset({"same", "valid", "true", "false"})
+
+
+class _Abort(Exception):
+    """Stops lowering when a limit is hit; its diagnostic is already recorded."""
+
+
+@dataclass(slots=True)
+class _Frame:
+    """One block instance being lowered: its parameters and where it was called."""
+
+    block: str
+    env: dict
+    call_span: Span | None
+
+
+class Lowerer:
+    def __init__(self, blocks: dict[str, ast.BlockDef], limits: Limits = DEFAULT_LIMITS,
+                 input_shape: tuple[int, ...] | None = None):
+        self.blocks = blocks
+        self.limits = limits
+        self.input_override = input_shape
+        self.diagnostics: list[Diagnostic] = []
+        self.nodes: list[Node] = []
+        self.scopes: list[Scope] = []
+        self.taken: dict[str, set[str]] = {}
+        self.counters: dict[tuple[str, str], int] = {}
+        self.stack: list[_Frame] = []
+
+    # -- diagnostics ------------------------------------------------------------
+
+    def error(self, message: str, span: Span | None, notes=(), hint: str | None = None) -> None:
+        notes = list(notes)
+        if self.stack and self.stack[-1].call_span is not None:
+            frame = self.stack[-1]
+            notes.append(f"in block {frame.block}, used at {frame.call_span}")
+        self.diagnostics.append(Diagnostic("error", message, span, notes, hint))
+
+    def warn(self, message: str, span: Span, notes=(), hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic("warning", message, span, list(notes), hint))
+
+    # -- entry point -----------------------------------------------------------------
+
+    def lower_network(self, net: ast.NetworkDef) -> Graph:
+        root = self._scope("network", net.name, None, None, net.span, path="")
+        body = net.body
+        if not body or not (isinstance(body[0], ast.Layer) and body[0].op == "input"):
+            where = body[0].span if body else net.name_span
+            self.error(f"network {net.name} does not start with its input", where,
+                       hint="begin the network with its input shape, e.g. `input 3x224x224`")
+            tip = None
+        else:
+            tip = self._lower_input(body[0], root, self.stack_env())
+            body = body[1:]
+        try:
+            self._lower_body(body, tip, root, {}, top=True)
+        except _Abort:
+            pass
+        if any(d.severity == "error" for d in self.diagnostics):
+            raise ArchError(self.diagnostics)  # warnings too: they often explain the error
+        return Graph(net.name, self.nodes, self.scopes, net.span, [self.nodes[-1]] if self.nodes else [])
+
+    def stack_env(self) -> dict:
+        return self.stack[-1].env if self.stack else {}
+
+    # -- scopes and names ---------------------------------------------------------------
+
+    def _scope(self, kind, label, name, parent, span, path=None, count=1) -> Scope:
+        if path is None:
+            path = parent.path
+            if name is not None:
+                path = f"{path}.{name}" if path else name
+        scope = Scope(kind, label, name, parent, span, path, len(self.scopes), count)
+        self.scopes.append(scope)
+        return scope
+
+    def _fresh(self, scope: Scope, stem: str) -> str:
+        taken = self.taken.setdefault(scope.path, set())
+        key = (scope.path, stem)
+        n = self.counters.get(key, 0)
+        while True:
+            n += 1
+            name = f"{stem}{n}"
+            if name not in taken:
+                self.counters[key] = n
+                taken.add(name)
+                return name
+
+    def _claim(self, scope: Scope, label: str, span: Span) -> str:
+        taken = self.taken.setdefault(scope.path, set())
+        if label in taken:
+            self.error(f"the name '{label}' is already used in this scope", span,
+                       hint="layer and block names must be unique within their block")
+        taken.add(label)
+        return label
+
+    def _name(self, scope: Scope, label: str | None, stem: str, span: Span) -> str:
+        local = self._claim(scope, label, span) if label else self._fresh(scope, stem)
+        return f"{scope.path}.{local}" if scope.path else local
+
+    def _node(self, op, keyword, inputs, shape, scope, span, label) -> Node:
+        if len(self.nodes) >= self.limits.max_layers:
+            self.error(f"the network expands to more than {self.limits.max_layers:,} layers", span,
+                       hint="check the repeat counts, or raise the limit with --max-layers")
+            raise _Abort
+        node = Node(len(self.nodes), self._name(scope, label, keyword, span), op, tuple(inputs),
+                    shape, scope, span, keyword)
+        self.nodes.append(node)
+        return node
+
+    # -- statements -------------------------------------------------------------------
+
+    def _lower_body(self, body, tip, scope, env, top=False):
+        for stmt in body:
+            tip = self._lower_stmt(stmt, tip, scope, env)
+        return tip
+
+    def _lower_stmt(self, stmt, tip, scope, env):
+        if isinstance(stmt, ast.Layer):
+            if stmt.op == "input":
+                self.error("input may appear only once, as the first statement of a network", stmt.span,
+                           hint="a block receives its input from where it is used")
+                return tip
+            return self._lower_layer(stmt, tip, scope, env)
+        if isinstance(stmt, ast.Call):
+            return self._lower_call(stmt, tip, scope, env)
+        if isinstance(stmt, ast.Repeat):
+            return self._lower_repeat(stmt, tip, scope, env)
+        if isinstance(stmt, ast.Merge):
+            return self._lower_merge(stmt, tip, scope, env)
+        if isinstance(stmt, ast.Residual):
+            return self._lower_residual(stmt, tip, scope, env)
+        raise TypeError(stmt)  # pragma: no cover - the parser makes no other kind
+
+    def _lower_input(self, stmt: ast.Layer, scope: Scope, env) -> Node | None:
+        values = self._bind(Input, stmt, env)
+        if values is None:
+            return None
+        shape = self.input_override or values["shape"]
+        if any(d > self.limits.max_dim for d in shape):
+            self.error(f"input size {format_shape(shape)} exceeds the limit of {self.limits.max_dim:,}",
+                       stmt.span)
+            return None
+        op = Input(tuple(shape))
+        return self._node(op, "input", (), op.shape, scope, stmt.span, stmt.label or "input")
+
+    def _lower_layer(self, stmt: ast.Layer, tip, scope, env):
+        cls = REGISTRY.get(stmt.op)
+        if cls is None:
+            self._unknown_layer(stmt)
+            return self._node(None, stmt.op, _inputs(tip), None, scope, stmt.span, stmt.label)
+        values = self._bind(cls, stmt, env)
+        op, shape = None, None
+        if values is not None and tip is not None and tip.shape is not None:
+            try:
+                op = cls.make(values, [tip.shape])
+                shape = op.infer([tip.shape])
+                self._check_size(shape, stmt.span)
+                for lint in op.lint([tip.shape]):
+                    self.warn(lint.message, stmt.span, lint.notes, lint.hint)
+            except ShapeError as exc:
+                self.error(exc.message, stmt.span, exc.notes, exc.hint)
+                op, shape = None, None
+        return self._node(op, cls.keywords[0], _inputs(tip), shape, scope, stmt.span, stmt.label)
+
+    def _check_size(self, shape: Shape, span: Span) -> None:
+        if any(d > self.limits.max_dim for d in shape):
+            raise ShapeError(f"output {format_shape(shape)} exceeds the size limit of {self.limits.max_dim:,}")
+
+    def _unknown_layer(self, stmt: ast.Layer) -> None:
+        if stmt.op in self.blocks:
+            self.error(f"'{stmt.op}' is a block, not a layer", stmt.op_span,
+                       hint=f"call it with parentheses right after the name: {stmt.op}(...)")
+            return
+        close = difflib.get_close_matches(stmt.op, list(REGISTRY) + list(self.blocks), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else "see `archdsl layers` for the list of layer kinds"
+        self.error(f"unknown layer '{stmt.op}'", stmt.op_span, hint=hint)
+
+    def _lower_call(self, stmt: ast.Call, tip, scope, env):
+        block = self.blocks.get(stmt.block)
+        if block is None:
+            if stmt.block in REGISTRY:
+                hint = f"'{stmt.block}' is a layer: write `{stmt.block} ...` with a space, not parentheses"
+            else:
+                close = difflib.get_close_matches(stmt.block, list(self.blocks), n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else "define it with `block Name(...) { ... }` or `use` the file that has it"
+            self.error(f"unknown block '{stmt.block}'", stmt.block_span, hint=hint)
+            return self._node(None, stmt.block.lower(), _inputs(tip), None, scope, stmt.span, stmt.label)
+        chain = [f.block for f in self.stack]
+        if stmt.block in chain:
+            cycle = " -> ".join(chain[chain.index(stmt.block):] + [stmt.block])
+            self.error(f"block {stmt.block} uses itself", stmt.span, notes=[f"cycle: {cycle}"],
+                       hint="blocks cannot be recursive; use `repeat N { ... }` to stack copies")
+            return self._node(None, stmt.block.lower(), _inputs(tip), None, scope, stmt.span, stmt.label)
+        if len(self.stack) >= self.limits.max_depth:
+            self.error(f"blocks are nested more than {self.limits.max_depth} deep", stmt.span,
+                       hint="raise the limit with --max-depth")
+            raise _Abort
+        callee_env = self._bind_call(block, stmt, env)
+        if callee_env is None:
+            return self._node(None, stmt.block.lower(), _inputs(tip), None, scope, stmt.span, stmt.label)
+        args = ", ".join(_show(v) for v in callee_env.values())
+        local = self._claim(scope, stmt.label, stmt.span) if stmt.label else self._fresh(scope, block.name.lower())
+        inner = self._scope("block", f"{block.name}({args})", local, scope, stmt.span)
+        self.stack.append(_Frame(block.name, callee_env, stmt.span))
+        try:
+            return self._lower_body(block.body, tip, inner, callee_env)
+        finally:
+            self.stack.pop()
+
+    def _lower_repeat(self, stmt: ast.Repeat, tip, scope, env):
+        count = self._eval_int(stmt.count, env, "repeat count", minimum=0)
+        if count is None:
+            return tip
+        if count > self.limits.max_layers:
+            self.error(f"repeat {count:,} would expand past the limit of {self.limits.max_layers:,} layers",
+                       stmt.count.span, hint="raise the limit with --max-layers")
+            return tip
+        if stmt.label:
+            name = self._claim(scope, stmt.label, stmt.span)
+            inner = self._scope("repeat", f"{stmt.label}: repeat {count}", name, scope, stmt.span, count=count)
+        else:
+            inner = self._scope("repeat", f"repeat {count}", None, scope, stmt.span, count=count)
+        for _ in range(count):
+            before = len(self.nodes)
+            tip = self._lower_body(stmt.body, tip, inner, env)
+            if len(self.nodes) == before:
+                break  # an empty body: further rounds change nothing
+        return tip
+
+    def _lower_merge(self, stmt: ast.Merge, tip, scope, env):
+        if len(stmt.branches) < 2:
+            self.error(f"{stmt.kind} needs at least two branches, found {len(stmt.branches)}", stmt.span,
+                       hint=f"{stmt.kind} {{ branch {{ ... }} branch {{ ... }} }}")
+            return self._node(None, stmt.kind, _inputs(tip), None, scope, stmt.span, stmt.label)
+        region = self._scope(stmt.kind, stmt.kind, None, scope, stmt.span)
+        tips = []
+        for branch in stmt.branches:
+            name = self._fresh(scope, "branch")
+            inner = self._scope("branch", name, name, region, branch.span)
+            tips.append(self._lower_body(branch.body, tip, inner, env))
+        op = Concat() if stmt.kind == "concat" else Add()
+        return self._merge(op, stmt.kind, tips, scope, stmt.span, stmt.label)
+
+    def _lower_residual(self, stmt: ast.Residual, tip, scope, env):
+        region = self._scope("residual", "residual", None, scope, stmt.span)
+        body_tip = self._lower_body(stmt.body, tip, region, env)
+        skip = tip
+        if stmt.shortcut is not None:
+            known = tip is not None and tip.shape is not None and body_tip is not None and body_tip.shape is not None
+            if stmt.always or not known or body_tip.shape != tip.shape:
+                name = self._fresh(scope, "shortcut")
+                inner = self._scope("shortcut", "shortcut", name, region, stmt.shortcut_span)
+                skip = self._lower_body(stmt.shortcut, tip, inner, env)
+        return self._merge(Add(residual=True), "add", [body_tip, skip], scope, stmt.span, stmt.label)
+
+    def _merge(self, op, keyword, tips, scope, span, label):
+        shapes = [t.shape if t is not None else None for t in tips]
+        shape = None
+        if all(s is not None for s in shapes):
+            try:
+                shape = op.infer(shapes)
+            except ShapeError as exc:
+                self.error(exc.message, span, exc.notes, exc.hint)
+                op = None
+        inputs = [t for t in tips if t is not None]
+        return self._node(op, keyword, inputs, shape, scope, span, label)
+
+    # -- attribute binding ---------------------------------------------------------------
+
+    def _bind(self, cls, stmt: ast.Layer, env) -> dict | None:
+        """Match positional and key=value arguments to the kind's attributes and coerce them."""
+        keyword = stmt.op
+        positional = [a for a in cls.attrs if a.positional]
+        by_name = {}
+        for attr in cls.attrs:
+            for n in (attr.name, *attr.aliases):
+                by_name[n] = attr
+        raw: dict[str, tuple] = {}
+        ok = True
+        for i, arg in enumerate(stmt.args):
+            if i >= len(positional):
+                if positional:
+                    names = ", ".join(a.name for a in positional)
+                    msg = f"{keyword} takes {len(positional)} positional value{'s' if len(positional) > 1 else ''} ({names}), got {len(stmt.args)}"
+                else:
+                    msg = f"{keyword} takes no positional values"
+                others = [a.name for a in cls.attrs if not a.positional]
+                self.error(msg, arg.span, hint=f"name the others, e.g. {others[0]}=..." if others else None)
+                ok = False
+                break
+            raw[positional[i].name] = (positional[i].name, arg)
+        for kw in stmt.kwargs:
+            attr = by_name.get(kw.name)
+            if attr is None:
+                options = sorted(by_name)
+                close = difflib.get_close_matches(kw.name, options, n=1, cutoff=0.5)
+                if options:
+                    hint = (f"did you mean '{close[0]}'? " if close else "") + \
+                        f"{keyword} takes: {', '.join(a.name for a in cls.attrs)}"
+                else:
+                    hint = f"{keyword} takes no parameters"
+                self.error(f"unknown parameter '{kw.name}' for {keyword}", kw.name_span, hint=hint)
+                ok = False
+                continue
+            if attr.name in raw:
+                self.error(f"{attr.name} is given twice", kw.span)
+                ok = False
+                continue
+            raw[attr.name] = (kw.name, kw.value)
+        values = {}
+        for attr in cls.attrs:
+            if attr.name not in raw:
+                if attr.default is REQUIRED:
+                    example = _EXAMPLES.get(keyword, "")
+                    self.error(f"{keyword} needs {attr.name} ({attr.doc})", stmt.span,
+                               hint=f"for example `{example}`" if example else None)
+                    ok = False
+                elif attr.default is None:
+                    values[attr.name] = None
+                else:
+                    values[attr.name] = COERCE[attr.type](attr.default, attr.name)
+                continue
+            written, expr = raw[attr.name]
+            value = self._eval(expr, env)
+            if value is None:
+                ok = False
+                continue
+            try:
+                values[attr.name] = COERCE[attr.type](value, written)
+            except ValueProblem as exc:
+                self.error(exc.message, expr.span, hint=exc.hint)
+                ok = False
+        return values if ok else None
+
+    def _bind_call(self, block: ast.BlockDef, stmt: ast.Call, env) -> dict | None:
+        params = block.params
+        signature = f"{block.name}({', '.join(p.name for p in params)})"
+        where = [f"{signature} is defined at {block.name_span}"]
+        if len(stmt.args) > len(params):
+            self.error(f"{block.name} takes {len(params)} argument{'s' if len(params) != 1 else ''} "
+                       f"but {len(stmt.args)} were given", stmt.args[len(params)].span, notes=where)
+            return None
+        given: dict[str, object] = {}
+        ok = True
+        for param, arg in zip(params, stmt.args):
+            given[param.name] = self._eval(arg, env)
+        names = {p.name for p in params}
+        for kw in stmt.kwargs:
+            if kw.name not in names:
+                close = difflib.get_close_matches(kw.name, names, n=1, cutoff=0.5)
+                self.error(f"{block.name} has no parameter '{kw.name}'", kw.name_span, notes=where,
+                           hint=f"did you mean '{close[0]}'?" if close else None)
+                ok = False
+            elif kw.name in given:
+                self.error(f"argument '{kw.name}' of {block.name} is given twice", kw.span)
+                ok = False
+            else:
+                given[kw.name] = self._eval(kw.value, env)
+        if any(v is None for v in given.values()):
+            return None
+        callee: dict[str, object] = {}
+        for param in params:
+            if param.name in given:
+                callee[param.name] = given[param.name]
+            elif param.default is not None:
+                # Defaults see the parameters before them: block B(c, mid=c/4).
+                value = self._eval(param.default, callee)
+                if value is None:
+                    return None
+                callee[param.name] = value
+            else:
+                self.error(f"missing argument '{param.name}' of {block.name}", stmt.span, notes=where,
+                           hint=f"call it as {signature}")
+                ok = False
+        return callee if ok else None
+
+    # -- expressions -------------------------------------------------------------------
+
+    def _eval(self, expr, env):
+        """Evaluate an expression; None after reporting an error."""
+        try:
+            return _evaluate(expr, env)
+        except _EvalError as exc:
+            self.error(exc.message, exc.span, hint=exc.hint)
+            return None
+
+    def _eval_int(self, expr, env, what, minimum=1):
+        value = self._eval(expr, env)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.error(f"{what} must be an integer >= {minimum}, got {_show(value)}", expr.span)
+            return None
+        return value
+
+
+_EXAMPLES = {
+    "conv": "conv 64 k=3 p=1", "maxpool": "maxpool k=2 s=2", "avgpool": "avgpool k=2 s=2",
+    "minpool": "minpool k=2 s=2", "fc": "fc 10", "linear": "linear 10", "dense": "dense 10",
+    "lrn": "lrn size=5 alpha=1e-4 beta=0.75 k=2", "input": "input 3x224x224",
+    "adaptiveavgpool": "adaptiveavgpool 6x6", "adaptivepool": "adaptivepool 6x6",
+    "adaptivemaxpool": "adaptivemaxpool 1",
+}
+
+
+class _EvalError(Exception):
+    def __init__(self, message, span, hint=None):
+        super().__init__(message)
+        self.message, self.span, self.hint = message, span, hint
+
+
+def _evaluate(expr, env):
+    if isinstance(expr, ast.Num):
+        return expr.value
+    if isinstance(expr, ast.Dims):
+        return expr.values
+    if isinstance(expr, ast.Str):
+        return expr.value
+    if isinstance(expr, ast.Name):
+        if expr.id in env:
+            return env[expr.id]
+        if expr.id in KNOWN_WORDS:
+            return Word(expr.id)
+        close = difflib.get_close_matches(expr.id, list(env) + sorted(KNOWN_WORDS), n=1, cutoff=0.6)
+        params = ", ".join(env) if env else "none here"
+        raise _EvalError(f"unknown name '{expr.id}'", expr.span,
+                         hint=(f"did you mean '{close[0]}'? " if close else "") + f"block parameters: {params}")
+    if isinstance(expr, ast.TupleExpr):
+        return tuple(_evaluate(e, env) for e in expr.items)
+    if isinstance(expr, ast.Neg):
+        value = _number(_evaluate(expr.operand, env), expr.operand.span)
+        return -value
+    if isinstance(expr, ast.BinOp):
+        left = _number(_evaluate(expr.left, env), expr.left.span)
+        right = _number(_evaluate(expr.right, env), expr.right.span)
+        return _arith(expr, left, right)
+    raise TypeError(expr)  # pragma: no cover
+
+
+def _number(value, span):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _EvalError(f"arithmetic needs numbers, got {_show(value)}", span)
+    return value
+
+
+def _arith(expr: ast.BinOp, a, b):
+    op = expr.op
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if b == 0:
+        raise _EvalError("division by zero", expr.span)
+    if op == "/":
+        if isinstance(a, int) and isinstance(b, int):
+            if a % b:
+                raise _EvalError(f"{a}/{b} is not a whole number", expr.span,
+                                 hint="sizes must divide exactly; use // to round down")
+            return a // b
+        return a / b
+    if op == "//":
+        return a // b
+    return a % b
+
+
+def _show(value) -> str:
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _inputs(tip):
+    return (tip,) if tip is not None else ()

@@ -1,0 +1,147 @@
+"""The analysed network users hold in Python: `archdsl.load(...)` returns one."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .analysis import BYTES_FP32, Analysis, LayerStats, Totals, analyse
+from .errors import Diagnostic
+from .ir import Graph, Node, Scope
+from .limits import DEFAULT_LIMITS, Limits
+from .load import lower_program, read_spec
+from .parse import parse
+from .shapes import Shape, format_shape
+
+
+@dataclass(slots=True)
+class Layer:
+    """One row of the table: a node and its figures."""
+
+    index: int
+    name: str
+    op: str
+    block: str | None
+    hyper: str
+    output_shape: Shape | None
+    params: int
+    buffers: int
+    macs: int
+    receptive_field: tuple[int, ...] | None
+    effective_stride: tuple[int, ...] | None
+    node: Node
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index, "name": self.name, "op": self.op, "block": self.block,
+            "hyper": self.hyper,
+            "output_shape": list(self.output_shape) if self.output_shape else None,
+            "params": self.params, "buffers": self.buffers, "macs": self.macs,
+            "receptive_field": list(self.receptive_field) if self.receptive_field else None,
+            "effective_stride": list(self.effective_stride) if self.effective_stride else None,
+        }
+
+
+class Network:
+    """A lowered and analysed network: layers with their figures, totals, warnings."""
+
+    def __init__(self, graph: Graph, analysis: Analysis, warnings: list[Diagnostic]):
+        self.graph = graph
+        self.analysis = analysis
+        self.warnings = warnings
+        self.layers = [_layer(s) for s in analysis.stats]
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.graph.input.shape
+
+    @property
+    def output_shape(self) -> Shape | None:
+        return self.graph.output.shape
+
+    @property
+    def totals(self) -> Totals:
+        return self.analysis.totals
+
+    def subtotal(self, scope: Scope) -> Totals:
+        return self.analysis.subtotals[scope]
+
+    def layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    def totals_dict(self, batch: int = 1) -> dict:
+        t = self.totals
+        return {
+            "params": t.params, "trainable_params": t.trainable_params, "buffers": t.buffers,
+            "macs": t.macs, "flops": t.flops,
+            "activation_bytes": t.activation_elements * BYTES_FP32 * batch,
+            "param_bytes": t.params * BYTES_FP32,
+        }
+
+    def to_dict(self, batch: int = 1) -> dict:
+        """The JSON contract of `archdsl check --format json` (shapes without the batch)."""
+        return {
+            "network": self.name,
+            "input": list(self.input_shape),
+            "layers": [layer.to_dict() for layer in self.layers],
+            "totals": self.totals_dict(batch),
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+    def summary(self, fmt: str = "text", **options) -> str:
+        """The table as text; `fmt` is any `archdsl check --format`."""
+        from .report import render_report
+        return render_report([self], fmt, **options)
+
+    def __repr__(self) -> str:
+        return (f"<Network {self.name}: {format_shape(self.input_shape)} -> "
+                f"{format_shape(self.output_shape)}, {self.totals.params:,} params, "
+                f"{self.totals.macs:,} MACs>")
+
+    def _repr_html_(self) -> str:
+        from .report import render_report
+        return render_report([self], "html", fragment=True)
+
+
+def _layer(s: LayerStats) -> Layer:
+    node = s.node
+    block = node.scope.block()
+    return Layer(
+        index=node.index, name=node.name, op=node.keyword,
+        block=block.path if block is not None else None,
+        hyper=node.op.hyper() if node.op is not None else "",
+        output_shape=node.shape, params=s.params, buffers=s.buffers, macs=s.macs,
+        receptive_field=s.receptive_field, effective_stride=s.effective_stride, node=node,
+    )
+
+
+def loads_all(text: str, name: str = "<string>", *, base: str | Path | None = None,
+              input_shape: Shape | None = None, limits: Limits = DEFAULT_LIMITS,
+              network: str | None = None) -> list[Network]:
+    """Every network of a spec's text, analysed. Raises ArchError."""
+    program = parse(text, name)
+    base_path = Path(base) if base is not None else None
+    return [Network(graph, analyse(graph), warnings)
+            for graph, warnings in lower_program(program, base_path, limits, input_shape, network)]
+
+
+def load_all(path: str | Path, **options) -> list[Network]:
+    """Every network of a spec file, analysed. Raises ArchError."""
+    p = Path(path)
+    return loads_all(read_spec(p), str(path), base=p.parent, **options)
+
+
+def loads(text: str, name: str = "<string>", **options) -> Network:
+    """The network of a spec's text (the last one when it has several, or `network=`)."""
+    return loads_all(text, name, **options)[-1]
+
+
+def load(path: str | Path, **options) -> Network:
+    """The network of a spec file (the last one when it has several, or `network=`)."""
+    return load_all(path, **options)[-1]

@@ -1,0 +1,51 @@
+"""Tables in every format, behind one function."""
+from __future__ import annotations
+
+FORMATS = ("table", "text", "markdown", "latex", "csv", "json", "html")
+
+
+def render_report(nets, fmt: str = "text", layout: str = "chw", depth: int | None = None,
+                  batch: int = 1, fragment: bool = False, width: int | None = None,
+                  color: bool | None = None) -> str:
+    """Render analysed networks as `fmt` (one of FORMATS)."""
+    if fmt == "json":
+        from .data import render_json
+        return render_json(nets, batch)
+    if fmt == "csv":
+        from .data import render_csv
+        return render_csv(nets, layout, depth, batch)
+    if fmt == "html":
+        from .markup import render_html
+        return render_html(nets, layout, depth, batch, fragment)
+    per_net = {
+        "table": lambda n: _rich(n, layout, depth, batch, width, color),
+        "text": lambda n: _plain(n, layout, depth, batch),
+        "markdown": lambda n: _md(n, layout, depth, batch),
+        "latex": lambda n: _tex(n, layout, depth, batch),
+    }
+    if fmt not in per_net:
+        raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    return "\n".join(per_net[fmt](n) for n in nets)
+
+
+def _rich(net, layout, depth, batch, width, color):
+    try:
+        from .text import render_rich
+        return render_rich(net, layout, depth, batch, width, color)
+    except ImportError:  # rich is optional; the plain table says the same
+        return _plain(net, layout, depth, batch)
+
+
+def _plain(net, layout, depth, batch):
+    from .text import render_text
+    return render_text(net, layout, depth, batch)
+
+
+def _md(net, layout, depth, batch):
+    from .markup import render_markdown
+    return render_markdown(net, layout, depth, batch)
+
+
+def _tex(net, layout, depth, batch):
+    from .markup import render_latex
+    return render_latex(net, layout, depth, batch)

@@ -1,0 +1,73 @@
+"""Sliding-window arithmetic, in exactly one place.
+
+PyTorch's rule, per axis, with total padding P = before + after and the
+effective kernel F' = D(F - 1) + 1:
+
+    out = floor((W + P - F') / S) + 1          (ceil in ceil mode)
+
+In ceil mode PyTorch drops the last window when it would start inside the
+right padding: if (out - 1) * S >= W + before then out -= 1.
+
+`p=same` follows TensorFlow/Keras for any stride: out = ceil(W / S), the total
+padding max((out - 1) * S + F' - W, 0), split with the extra pixel after.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+
+def effective_kernel(kernel: int, dilation: int) -> int:
+    return dilation * (kernel - 1) + 1
+
+
+def output_size(size: int, kernel: int, stride: int, before: int, after: int,
+                dilation: int = 1, ceil_mode: bool = False) -> int:
+    """Output length of one axis; may be <= 0, which callers report as an error."""
+    span = size + before + after - effective_kernel(kernel, dilation)
+    if span < 0:
+        return span // stride + 1  # negative: the window does not fit at all
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    if (out - 1) * stride >= size + before:
+        out -= 1
+    return out
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """TensorFlow's 'SAME' padding for one axis as (before, after)."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + effective_kernel(kernel, dilation) - size, 0)
+    return total // 2, total - total // 2
+
+
+def exact_output(size: int, kernel: int, stride: int, pad_total: int, dilation: int = 1) -> Fraction:
+    """(W + P - F') / S + 1 before rounding, to show the arithmetic."""
+    return Fraction(size + pad_total - effective_kernel(kernel, dilation), stride) + 1
+
+
+def arithmetic(size: int, kernel: int, stride: int, pad_total: int, dilation: int = 1) -> str:
+    """The lecture formula with numbers filled in: `(224 - 11 + 0)/4 + 1 = 54.25`."""
+    f = effective_kernel(kernel, dilation)
+    value = exact_output(size, kernel, stride, pad_total, dilation)
+    return f"({size} - {f} + {pad_total})/{stride} + 1 = {format_fraction(value)}"
+
+
+def format_fraction(value: Fraction) -> str:
+    if value.denominator == 1:
+        return str(value.numerator)
+    text = f"{float(value):.4f}".rstrip("0")
+    return text
+
+
+def dropped_pixels(size: int, kernel: int, stride: int, before: int, after: int,
+                   dilation: int = 1) -> int:
+    """How many real input pixels at the end of an axis no window ever covers.
+
+    Only meaningful when windows tile without gaps (F' >= S); a leftover that
+    falls in the padding is harmless (torchvision's ResNet stem has one)."""
+    f = effective_kernel(kernel, dilation)
+    if f < stride:
+        return 0
+    leftover = (size + before + after - f) % stride
+    return max(leftover - after, 0)
