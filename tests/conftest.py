@@ -1,0 +1,51 @@
+"""Shared test options: `--update-golden` rewrites golden files, `--fuzz-long`
+runs the long fuzzing budget; GPU tests skip where CUDA is absent."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+GALLERY = sorted(SPECS.glob("*.arch"))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden files from the current output")
+    parser.addoption("--fuzz-long", action="store_true", help="run the long fuzzing budget")
+
+
+def pytest_collection_modifyitems(config, items):
+    cuda = False
+    if any("gpu" in item.keywords for item in items):
+        try:
+            import torch
+            cuda = torch.cuda.is_available()
+        except ImportError:
+            cuda = False
+    skip_gpu = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "gpu" in item.keywords and not cuda:
+            item.add_marker(skip_gpu)
+
+
+@pytest.fixture
+def golden(request):
+    """`golden(relpath, text)` compares text with tests/golden/relpath, or writes it
+    under --update-golden. The diff of a rewrite is reviewed like code."""
+    update = request.config.getoption("--update-golden")
+
+    def check(relpath: str, text: str) -> None:
+        path = GOLDEN / relpath
+        if update or not path.exists():
+            if not update:
+                pytest.fail(f"missing golden file {path}; run pytest --update-golden and review it")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8", newline="\n")
+            return
+        expected = path.read_text(encoding="utf-8")
+        assert text == expected, f"output differs from {path}; run pytest --update-golden to accept"
+
+    return check
