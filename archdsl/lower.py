@@ -443,9 +443,12 @@ def _evaluate(expr, env):
         if expr.id in KNOWN_WORDS:
             return Word(expr.id)
         close = difflib.get_close_matches(expr.id, list(env) + sorted(KNOWN_WORDS), n=1, cutoff=0.6)
-        params = ", ".join(env) if env else "none here"
-        raise _EvalError(f"unknown name '{expr.id}'", expr.span,
-                         hint=(f"did you mean '{close[0]}'? " if close else "") + f"block parameters: {params}")
+        guess = f"did you mean '{close[0]}'? " if close else ""
+        if env:
+            hint = guess + f"the parameters here are: {', '.join(env)}"
+        else:
+            hint = guess + "names stand for block parameters; a network body takes literal values"
+        raise _EvalError(f"unknown name '{expr.id}'", expr.span, hint=hint)
     if isinstance(expr, ast.TupleExpr):
         return tuple(_evaluate(e, env) for e in expr.items)
     if isinstance(expr, ast.Neg):

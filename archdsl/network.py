@@ -1,6 +1,8 @@
 """The analysed network users hold in Python: `archdsl.load(...)` returns one."""
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,10 +127,24 @@ def loads_all(text: str, name: str = "<string>", *, base: str | Path | None = No
               input_shape: Shape | None = None, limits: Limits = DEFAULT_LIMITS,
               network: str | None = None) -> list[Network]:
     """Every network of a spec's text, analysed. Raises ArchError."""
-    program = parse(text, name)
     base_path = Path(base) if base is not None else None
-    return [Network(graph, analyse(graph), warnings)
-            for graph, warnings in lower_program(program, base_path, limits, input_shape, network)]
+    with _gc_paused():
+        program = parse(text, name)
+        return [Network(graph, analyse(graph), warnings)
+                for graph, warnings in lower_program(program, base_path, limits, input_shape, network)]
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """The cyclic GC rescans every live node on each collection, which makes
+    building a 50k-layer graph quadratic; nothing built here forms garbage cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def load_all(path: str | Path, **options) -> list[Network]:

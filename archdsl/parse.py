@@ -3,10 +3,11 @@ output into `syntax` nodes with spans and turns Lark's errors into diagnostics
 written in the words a person typed."""
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import syntax as ast
@@ -29,16 +30,27 @@ _TERMINAL_WORDS = {
 }
 
 
+class _Body(list):
+    """Statements of a `{ ... }` with the span of its braces."""
+
+    span: Span
+
+
 class _ToAst(Transformer):
-    """Builds syntax nodes bottom-up from Lark's parse tree."""
+    """Builds syntax nodes while Lark parses (an inline transformer: no parse
+    tree, which halves parsing time). Lark gives inline callbacks no position
+    metadata, so every token is kept and spans run from the first child to the
+    last one."""
 
     source: SourceFile
 
-    def _span(self, meta) -> Span:
-        return Span(self.source.name, meta.line, meta.column, meta.end_line, meta.end_column, self.source)
-
     def _tok(self, tok: Token) -> Span:
         return Span(self.source.name, tok.line, tok.column, tok.end_line, tok.end_column, self.source)
+
+    def _span(self, children) -> Span:
+        items = [c for c in children if c is not None and not (isinstance(c, Token) and c.type == "_SEP")]
+        first, last = _start_of(items[0]), _end_of(items[-1])
+        return Span(self.source.name, first[0], first[1], last[0], last[1], self.source)
 
     # expressions
     def int(self, children):
@@ -61,106 +73,98 @@ class _ToAst(Transformer):
         (tok,) = children
         return ast.Str(str(tok)[1:-1], self._tok(tok))
 
-    @v_args(meta=True)
-    def tuple(self, meta, children):
-        return ast.TupleExpr([c for c in children if c is not None], self._span(meta))
+    def group(self, children):
+        return children[1]
+
+    def tuple(self, children):
+        return ast.TupleExpr(_nodes(children), self._span(children))
 
     def _binop(op):  # noqa: N805 - a factory evaluated in the class body
-        @v_args(meta=True)
-        def rule(self, meta, children):
-            left, right = children
-            return ast.BinOp(op, left, right, self._span(meta))
+        def rule(self, children):
+            return ast.BinOp(op, children[0], children[-1], self._span(children))
         return rule
 
     plus, minus, times = _binop("+"), _binop("-"), _binop("*")
     divide, floordiv, modulo = _binop("/"), _binop("//"), _binop("%")
 
-    @v_args(meta=True)
-    def negate(self, meta, children):
-        return ast.Neg(children[0], self._span(meta))
+    def negate(self, children):
+        return ast.Neg(children[-1], self._span(children))
 
     # arguments and statements
-    @v_args(meta=True)
-    def kwarg(self, meta, children):
-        key, value = children
-        return ast.Kwarg(str(key), value, self._span(meta), self._tok(key))
+    def kwarg(self, children):
+        key, value = children[0], children[-1]
+        return ast.Kwarg(str(key), value, self._span(children), self._tok(key))
 
     def label(self, children):
         return children[0]
 
-    def _split_args(self, items):
-        args = [a for a in items if not isinstance(a, ast.Kwarg) and a is not None]
-        kwargs = [a for a in items if isinstance(a, ast.Kwarg)]
-        return args, kwargs
-
-    @v_args(meta=True)
-    def layer(self, meta, children):
+    def layer(self, children):
         label, op, *rest = children
-        args, kwargs = self._split_args(rest)
-        return ast.Layer(_str(label), str(op), self._tok(op), args, kwargs, self._span(meta))
+        args, kwargs = _split_args(rest)
+        return ast.Layer(_str(label), str(op), self._tok(op), args, kwargs, self._span(children))
 
-    @v_args(meta=True)
-    def call(self, meta, children):
+    def call(self, children):
         label, block, *rest = children
-        args, kwargs = self._split_args(rest)
-        return ast.Call(_str(label), str(block), self._tok(block), args, kwargs, self._span(meta))
+        args, kwargs = _split_args(rest)
+        return ast.Call(_str(label), str(block), self._tok(block), args, kwargs, self._span(children))
+
+    def stmts(self, children):
+        if len(children) == 1:
+            return [children[0]]
+        children[0].append(children[-1])  # in place: linear, not quadratic
+        return children[0]
 
     def body(self, children):
-        return [c for c in children if c is not None]
+        body = _Body(next((c for c in children if isinstance(c, list)), []))
+        body.span = self._span(children)
+        return body
 
-    @v_args(meta=True)
-    def repeat(self, meta, children):
-        label, count, body = children
-        return ast.Repeat(_str(label), count, body, self._span(meta))
+    def repeat(self, children):
+        label, _kw, count, body = children
+        return ast.Repeat(_str(label), count, list(body), self._span(children))
 
     def branches(self, children):
-        return [c for c in children if c is not None]
+        branches = _Body(c for c in children if isinstance(c, ast.Branch))
+        branches.span = self._span(children)
+        return branches
 
-    @v_args(meta=True)
-    def branch(self, meta, children):
-        return ast.Branch(children[0], self._span(meta))
+    def branch(self, children):
+        return ast.Branch(list(children[-1]), self._span(children))
 
-    @v_args(meta=True)
-    def concat(self, meta, children):
-        return ast.Merge("concat", _str(children[0]), children[1], self._span(meta))
+    def concat(self, children):
+        return ast.Merge("concat", _str(children[0]), children[-1], self._span(children))
 
-    @v_args(meta=True)
-    def add(self, meta, children):
-        return ast.Merge("add", _str(children[0]), children[1], self._span(meta))
+    def add(self, children):
+        return ast.Merge("add", _str(children[0]), children[-1], self._span(children))
 
-    @v_args(meta=True)
-    def shortcut(self, meta, children):
-        always, body = children
-        return (always is not None, body, self._span(meta))
+    def shortcut(self, children):
+        _kw, always, body = children
+        return (always is not None, list(body), self._span(children))
 
-    @v_args(meta=True)
-    def residual(self, meta, children):
-        label, body, shortcut = children
+    def residual(self, children):
+        label, _kw, body, shortcut = children
+        span = self._span(children)
         if shortcut is None:
-            return ast.Residual(_str(label), body, None, False, self._span(meta))
+            return ast.Residual(_str(label), list(body), None, False, span)
         always, sc_body, sc_span = shortcut
-        return ast.Residual(_str(label), body, sc_body, always, self._span(meta), sc_span)
+        return ast.Residual(_str(label), list(body), sc_body, always, span, sc_span)
 
     # top level
-    @v_args(meta=True)
-    def use(self, meta, children):
-        return ast.Use(str(children[0])[1:-1], self._span(meta))
+    def use(self, children):
+        return ast.Use(str(children[1])[1:-1], self._span(children))
 
-    @v_args(meta=True)
-    def param(self, meta, children):
-        name, default = children
-        return ast.Param(str(name), default, self._span(meta))
+    def param(self, children):
+        name, default = children[0], (children[2] if len(children) > 2 else None)
+        return ast.Param(str(name), default, self._span(children))
 
-    @v_args(meta=True)
-    def block(self, meta, children):
-        name, *params, body = children
-        return ast.BlockDef(str(name), [p for p in params if p is not None], body,
-                            self._span(meta), self._tok(name))
+    def block(self, children):
+        name, body = children[1], children[-1]
+        params = [c for c in children if isinstance(c, ast.Param)]
+        return ast.BlockDef(str(name), params, list(body), self._span(children), self._tok(name))
 
-    @v_args(meta=True)
-    def network(self, meta, children):
-        name, body = children
-        return ast.NetworkDef(str(name), body, self._span(meta), self._tok(name))
+    def network(self, children):
+        name, body = children[1], children[-1]
+        return ast.NetworkDef(str(name), list(body), self._span(children), self._tok(name))
 
     def start(self, children):
         program = ast.Program(self.source)
@@ -174,8 +178,39 @@ class _ToAst(Transformer):
         return program
 
 
+def _start_of(item):
+    if isinstance(item, Token):
+        return item.line, item.column
+    if isinstance(item, tuple):  # a shortcut: (always, body, span)
+        item = item[2]
+        return item.line, item.col
+    span = item.span
+    return span.line, span.col
+
+
+def _end_of(item):
+    if isinstance(item, Token):
+        return item.end_line, item.end_column
+    span = item[2] if isinstance(item, tuple) else item.span
+    return span.end_line, span.end_col
+
+
+def _nodes(children):
+    return [c for c in children if c is not None and not isinstance(c, Token)]
+
+
+def _split_args(items):
+    items = _nodes(items)
+    return ([a for a in items if not isinstance(a, ast.Kwarg)],
+            [a for a in items if isinstance(a, ast.Kwarg)])
+
+
 def _str(tok) -> str | None:
     return None if tok is None else str(tok)
+
+
+_transformer = _ToAst()
+_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -186,8 +221,9 @@ def _parser() -> Lark:
         GRAMMAR_PATH.read_text(encoding="utf-8"),
         parser="lalr",
         lexer="contextual",
-        propagate_positions=True,
+        keep_all_tokens=True,
         maybe_placeholders=True,
+        transformer=_transformer,
         cache=True,
     )
 
@@ -203,13 +239,12 @@ def parse(text: str, name: str = "<string>") -> ast.Program:
     """Parse one file's text. Raises ArchError on a syntax error."""
     source = SourceFile(name, normalise(text))
     parser = _parser()
-    try:
-        tree = parser.parse(source.text)
-    except UnexpectedInput as exc:
-        raise ArchError(_syntax_diagnostic(exc, source, parser)) from None
-    transformer = _ToAst()
-    transformer.source = source
-    return transformer.transform(tree)
+    with _lock:  # the inline transformer holds the file being parsed
+        _transformer.source = source
+        try:
+            return parser.parse(source.text)
+        except UnexpectedInput as exc:
+            raise ArchError(_syntax_diagnostic(exc, source, parser)) from None
 
 
 def _describe_terminal(parser: Lark, name: str) -> str:
