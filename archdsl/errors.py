@@ -110,6 +110,19 @@ def _quote(source: SourceFile, span: Span) -> list[str]:
     else:
         end = len(text.rstrip())
     width = max(end - start, 1)
+    text = text.rstrip()
+    # Quote at most a window of the line: a minified spec must not flood the terminal.
+    if len(text) > QUOTE_WIDTH:
+        width = min(width, QUOTE_WIDTH // 2)
+        left = max(0, min(start - QUOTE_WIDTH // 4, len(text) - QUOTE_WIDTH))
+        right = left + QUOTE_WIDTH
+        prefix = "..." if left > 0 else ""
+        suffix = "..." if right < len(text) else ""
+        text = prefix + text[left:right] + suffix
+        start = start - left + len(prefix)
     number = str(span.line)
     pad = " " * len(number)
-    return [f" {number} | {text.rstrip()}", f" {pad} | {' ' * start}{'^' * width}"]
+    return [f" {number} | {text}", f" {pad} | {' ' * start}{'^' * width}"]
+
+
+QUOTE_WIDTH = 100

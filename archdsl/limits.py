@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class Limits:
     max_layers: int = 200_000      # expanded layer count after repeats and blocks
     max_depth: int = 64            # nesting of block calls
-    max_nesting: int = 200         # syntactic nesting of braces
+    max_nesting: int = 100         # braces and block calls open at once
     max_dim: int = 10 ** 12        # any single size (channels, pixels)
     max_param_bytes: int = 16 * 2 ** 30  # `build` refuses models larger than this (fp32)
 

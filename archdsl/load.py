@@ -10,6 +10,7 @@ from .errors import ArchError, Diagnostic
 from .limits import DEFAULT_LIMITS, Limits
 from .lower import Lowerer
 from .parse import parse
+from .source import SourceFile
 
 STDLIB = Path(__file__).with_name("stdlib")
 
@@ -34,9 +35,12 @@ def read_spec(path: str | Path) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        from .source import Span
-        raise ArchError(Diagnostic("error", f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x})",
-                                   Span(name, line, col, line, col + 1),
+        # Quote the line with the bad byte shown as U+FFFD so the caret has context.
+        shown = SourceFile(name, data[: exc.start].decode("utf-8", "replace") + "\ufffd"
+                           + data[exc.end:].decode("utf-8", "replace"))
+        raise ArchError(Diagnostic("error", f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
+                                   shown.span(line, len(data[: exc.start].decode("utf-8", "replace")
+                                                        .rsplit("\n", 1)[-1]) + 1),
                                    hint="save the file as UTF-8")) from None
 
 
@@ -109,7 +113,10 @@ def lower_program(program: ast.Program, base: Path | None, limits: Limits = DEFA
             raise ArchError(Diagnostic("error", f"no network named {network} in {program.source.name}",
                                        hint=f"networks in the file: {names}"))
     if not networks and not ws.diagnostics:
-        raise ArchError(Diagnostic("error", f"{program.source.name} defines no network",
+        empty = not program.source.text.strip()
+        what = "is empty" if empty else "defines no network (only blocks)"
+        raise ArchError(Diagnostic("error", f"{Path(program.source.name).name} {what}",
+                                   program.source.span(1, 1, 1, 1),
                                    hint="add `network Name { input 3x224x224 ... }`"))
     results, errors = [], list(ws.diagnostics)
     for net in networks:

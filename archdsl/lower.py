@@ -7,6 +7,7 @@ lowering goes on, so one run reports every independent problem."""
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass
 
 from . import syntax as ast
@@ -46,6 +47,7 @@ class Lowerer:
         self.taken: dict[str, set[str]] = {}
         self.counters: dict[tuple[str, str], int] = {}
         self.stack: list[_Frame] = []
+        self.nesting = 0
 
     # -- diagnostics ------------------------------------------------------------
 
@@ -72,10 +74,16 @@ class Lowerer:
         else:
             tip = self._lower_input(body[0], root, self.stack_env())
             body = body[1:]
+        # Each level of nesting costs a few Python frames; make room for the limit.
+        needed = 8 * (self.limits.max_nesting + self.limits.max_depth) + 1000
+        old_limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old_limit, needed))
         try:
             self._lower_body(body, tip, root, {}, top=True)
         except _Abort:
             pass
+        finally:
+            sys.setrecursionlimit(old_limit)
         if any(d.severity == "error" for d in self.diagnostics):
             raise ArchError(self.diagnostics)  # warnings too: they often explain the error
         return Graph(net.name, self.nodes, self.scopes, net.span, [self.nodes[-1]] if self.nodes else [])
@@ -131,9 +139,20 @@ class Lowerer:
     # -- statements -------------------------------------------------------------------
 
     def _lower_body(self, body, tip, scope, env, top=False):
-        for stmt in body:
-            tip = self._lower_stmt(stmt, tip, scope, env)
-        return tip
+        # Lowering recurses once per open brace or block call; the limit turns a
+        # pathological nesting into an error instead of a RecursionError.
+        self.nesting += 1
+        try:
+            if self.nesting > self.limits.max_nesting:
+                where = body[0].span if body else scope.span
+                self.error(f"the spec nests braces and block calls more than {self.limits.max_nesting} deep",
+                           where, hint="flatten the structure, or raise the limit with --max-nesting")
+                raise _Abort
+            for stmt in body:
+                tip = self._lower_stmt(stmt, tip, scope, env)
+            return tip
+        finally:
+            self.nesting -= 1
 
     def _lower_stmt(self, stmt, tip, scope, env):
         if isinstance(stmt, ast.Layer):
@@ -403,6 +422,9 @@ class Lowerer:
             return _evaluate(expr, env)
         except _EvalError as exc:
             self.error(exc.message, exc.span, hint=exc.hint)
+            return None
+        except RecursionError:
+            self.error("expression is nested too deeply", expr.span, hint="simplify the expression")
             return None
 
     def _eval_int(self, expr, env, what, minimum=1):

@@ -15,6 +15,7 @@ from .errors import ArchError, Diagnostic
 from .source import SourceFile, Span
 
 GRAMMAR_PATH = Path(__file__).with_name("grammars") / "archdsl.lark"
+MAX_DIGITS = 30
 
 # What a person calls the grammar's regex terminals.
 _TERMINAL_WORDS = {
@@ -55,7 +56,14 @@ class _ToAst(Transformer):
     # expressions
     def int(self, children):
         (tok,) = children
-        return ast.Num(int(tok), self._tok(tok))
+        return ast.Num(self._integer(tok, tok), self._tok(tok))
+
+    def _integer(self, digits: str, tok: Token) -> int:
+        # Python refuses to convert very long digit strings; no size needs them.
+        if len(digits) > MAX_DIGITS:
+            raise ArchError(Diagnostic("error", f"number with {len(digits)} digits is too large",
+                                       self._tok(tok), hint=f"sizes have at most {MAX_DIGITS} digits"))
+        return int(digits)
 
     def float(self, children):
         (tok,) = children
@@ -63,7 +71,7 @@ class _ToAst(Transformer):
 
     def dims(self, children):
         (tok,) = children
-        return ast.Dims(tuple(int(v) for v in tok.split("x")), self._tok(tok))
+        return ast.Dims(tuple(self._integer(v, tok) for v in tok.split("x")), self._tok(tok))
 
     def name(self, children):
         (tok,) = children

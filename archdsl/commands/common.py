@@ -43,18 +43,44 @@ def add_spec_options(parser: argparse.ArgumentParser, many: bool = False) -> Non
     parser.add_argument("--max-layers", type=positive, default=DEFAULT_LIMITS.max_layers, metavar="N",
                         help=f"refuse specs that expand to more layers (default {DEFAULT_LIMITS.max_layers:,})")
     parser.add_argument("--max-depth", type=positive, default=DEFAULT_LIMITS.max_depth, metavar="N",
-                        help=f"refuse block nesting deeper than this (default {DEFAULT_LIMITS.max_depth})")
+                        help=f"refuse block calls nested deeper than this (default {DEFAULT_LIMITS.max_depth})")
+    parser.add_argument("--max-nesting", type=bounded(5000), default=DEFAULT_LIMITS.max_nesting, metavar="N",
+                        help=f"refuse braces and block calls nested deeper than this "
+                             f"(default {DEFAULT_LIMITS.max_nesting}, at most 5000)")
+    parser.add_argument("--max-dim", type=positive, default=DEFAULT_LIMITS.max_dim, metavar="N",
+                        help=f"refuse any size (channels, pixels) above this (default {DEFAULT_LIMITS.max_dim:.0e})")
+
+
+def bounded(high: int):
+    """argparse type: a positive integer no larger than `high`."""
+    def parse(text: str) -> int:
+        value = positive(text)
+        if value > high:
+            raise argparse.ArgumentTypeError(f"at most {high}, got {value}")
+        return value
+    return parse
 
 
 def limits_from(args) -> Limits:
-    return Limits(max_layers=args.max_layers, max_depth=args.max_depth,
+    return Limits(max_layers=args.max_layers, max_depth=args.max_depth, max_nesting=args.max_nesting,
+                  max_dim=args.max_dim,
                   max_param_bytes=getattr(args, "max_param_bytes", DEFAULT_LIMITS.max_param_bytes))
 
 
 def load_networks(path: str, args):
     """Load every network of one spec (or the one --network names)."""
     from ..network import load_all
+    check_spec_path(path)
     return load_all(path, input_shape=args.input, limits=limits_from(args), network=args.network)
+
+
+def check_spec_path(path: str) -> None:
+    """A spec named on the command line that cannot be read is a usage error (exit 2)."""
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{path} is a directory, not a spec file (try {path.rstrip('/')}/*.arch)")
+    if not p.exists():
+        raise UsageError(f"{path}: no such file")
 
 
 def load_one(path: str, args):
