@@ -113,8 +113,12 @@ def lower_program(program: ast.Program, base: Path | None, limits: Limits = DEFA
             raise ArchError(Diagnostic("error", f"no network named {network} in {program.source.name}",
                                        hint=f"networks in the file: {names}"))
     if not networks and not ws.diagnostics:
-        empty = not program.source.text.strip()
-        what = "is empty" if empty else "defines no network (only blocks)"
+        if not program.source.text.strip():
+            what = "is empty"
+        elif not program.blocks and not program.uses:
+            what = "defines no network (it has only comments)"
+        else:
+            what = "defines no network (only blocks)"
         raise ArchError(Diagnostic("error", f"{Path(program.source.name).name} {what}",
                                    program.source.span(1, 1, 1, 1),
                                    hint="add `network Name { input 3x224x224 ... }`"))

@@ -49,3 +49,15 @@ def golden(request):
         assert text == expected, f"output differs from {path}; run pytest --update-golden to accept"
 
     return check
+
+
+def pytest_terminal_summary(terminalreporter):
+    try:
+        from tests.test_fuzz import COUNTS
+    except ImportError:
+        return
+    if COUNTS:
+        total = sum(t["analysed"] + t["rejected"] for t in COUNTS.values())
+        terminalreporter.write_line(f"fuzz: {total:,} inputs, none crashed or hung: " + "; ".join(
+            f"{name} {t['analysed'] + t['rejected']:,} ({t['analysed']:,} analysed, {t['rejected']:,} rejected)"
+            for name, t in COUNTS.items()))
