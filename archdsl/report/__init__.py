@@ -29,11 +29,8 @@ def render_report(nets, fmt: str = "text", layout: str = "chw", depth: int | Non
 
 
 def _rich(net, layout, depth, batch, width, color):
-    try:
-        from .text import render_rich
-        return render_rich(net, layout, depth, batch, width, color)
-    except ImportError:  # rich is optional; the plain table says the same
-        return _plain(net, layout, depth, batch)
+    from .text import render_table
+    return render_table(net, layout, depth, batch, color)
 
 
 def _plain(net, layout, depth, batch):

@@ -1,61 +1,71 @@
-"""Terminal tables: `text` (plain, aligned, no dependencies) and `table` (rich)."""
+"""Terminal tables: `text` (plain ASCII rules) and `table` (box-drawing rules,
+bold headers and colour on a terminal).
+
+Both are drawn here rather than with a table library: a 170-row ResNet table
+renders in a millisecond, which keeps `archdsl check` well under 0.3 s."""
 from __future__ import annotations
 
-import io
-
 from ..network import Network
-from .rows import COLUMNS, NUMERIC, output_header, row_cells, table_rows, totals_lines
+from ..shapes import format_shape
+from .rows import COLUMNS, NUMERIC, Row, output_header, row_cells, table_rows, totals_lines
+
+BOLD, DIM, ITALIC, CYAN, RESET = "\033[1m", "\033[2m", "\033[3m", "\033[36m", "\033[0m"
 
 
 def _headers(layout: str) -> list[str]:
     return [output_header(layout) if c == "Output" else c for c in COLUMNS]
 
 
-def render_text(net: Network, layout: str = "chw", depth: int | None = None, batch: int = 1) -> str:
+def _layout(net: Network, layout: str, depth: int | None):
     headers = _headers(layout)
-    body = [row_cells(r, layout) for r in table_rows(net, depth)]
-    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
-    numeric = [c in NUMERIC for c in COLUMNS]
+    rows = table_rows(net, depth)
+    body = [row_cells(r, layout) for r in rows]
+    widths = [max([len(h)] + [len(cells[i]) for cells in body]) for i, h in enumerate(headers)]
+    return headers, rows, body, widths
 
-    def line(cells):
-        out = [c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)]
-        return "  ".join(out).rstrip()
 
-    rule = "-" * len(line(["-" * w for w in widths]))
-    lines = [f"{net.name}: input {_shape(net, layout)}", rule, line(headers), rule]
-    lines += [line(r) for r in body]
+def _line(cells: list[str], widths: list[int], gap: str = "  ") -> str:
+    out = [c.rjust(w) if col in NUMERIC else c.ljust(w) for c, w, col in zip(cells, widths, COLUMNS)]
+    return gap.join(out).rstrip()
+
+
+def render_text(net: Network, layout: str = "chw", depth: int | None = None, batch: int = 1) -> str:
+    """Plain text with ASCII rules: safe for logs, e-mails and golden files."""
+    headers, _, body, widths = _layout(net, layout, depth)
+    rule = "-" * len(_line(["-" * w for w in widths], widths))
+    lines = [f"{net.name}: input {format_shape(net.input_shape, layout)}", rule, _line(headers, widths), rule]
+    lines += [_line(cells, widths) for cells in body]
     lines.append(rule)
-    label_width = max(len(k) for k, _ in totals_lines(net, batch))
-    lines += [f"{k.ljust(label_width)}  {v}" for k, v in totals_lines(net, batch)]
+    lines += _totals(net, batch)
     return "\n".join(lines) + "\n"
 
 
-def _shape(net: Network, layout: str) -> str:
-    from ..shapes import format_shape
-    return format_shape(net.input_shape, layout)
+def render_table(net: Network, layout: str = "chw", depth: int | None = None, batch: int = 1,
+                 color: bool | None = False) -> str:
+    """The terminal table: box-drawing rules; bold header and dimmed folded rows with colour."""
+    headers, rows, body, widths = _layout(net, layout, depth)
+    width = len(_line(["-" * w for w in widths], widths, "   "))
+    paint = (lambda code, text: f"{code}{text}{RESET}") if color else (lambda code, text: text)
+    title = f"{net.name}  ·  input {format_shape(net.input_shape, layout)}"
+    lines = [paint(BOLD, title), "", " " + paint(BOLD, _line(headers, widths, "   ")), " " + "─" * width]
+    for row, cells in zip(rows, body):
+        text = " " + _line(cells, widths, "   ")
+        lines.append(paint(ITALIC + CYAN, text) if row.folded else text)
+    lines.append(" " + "─" * width)
+    lines += [" " + line for line in _totals(net, batch, paint)]
+    return "\n".join(lines) + "\n"
 
 
-def render_rich(net: Network, layout: str = "chw", depth: int | None = None, batch: int = 1,
-                width: int | None = None, color: bool | None = None) -> str:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+def _totals(net: Network, batch: int, paint=lambda code, text: text) -> list[str]:
+    pairs = totals_lines(net, batch)
+    label_width = max(len(k) for k, _ in pairs)
+    value_width = max(len(v.split(" (")[0]) for _, v in pairs)
+    out = []
+    for k, v in pairs:
+        exact, _, rest = v.partition(" (")
+        tail = f" ({rest}" if rest else ""
+        out.append(f"{paint(BOLD, k.ljust(label_width))}  {exact.rjust(value_width)}{tail}")
+    return out
 
-    table = Table(title=f"{net.name}  (input {_shape(net, layout)})", box=box.SIMPLE_HEAD,
-                  title_justify="left", title_style="bold")
-    for c, h in zip(COLUMNS, _headers(layout)):
-        table.add_column(h, justify="right" if c in NUMERIC else "left",
-                         no_wrap=c in ("Layer", "Output", "Params", "MACs"))
-    for row in table_rows(net, depth):
-        table.add_row(*row_cells(row, layout), style="italic" if row.folded else None)
-    summary = Table(box=None, show_header=False, padding=(0, 1))
-    summary.add_column(style="bold")
-    summary.add_column(justify="right")
-    for k, v in totals_lines(net, batch):
-        summary.add_row(k, v)
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width or 200, force_terminal=bool(color), no_color=not color,
-                      color_system="standard" if color else None, highlight=False)
-    console.print(table)
-    console.print(summary)
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+__all__ = ["render_text", "render_table", "Row"]
