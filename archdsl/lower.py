@@ -48,6 +48,7 @@ class Lowerer:
         self.counters: dict[tuple[str, str], int] = {}
         self.stack: list[_Frame] = []
         self.nesting = 0
+        self.warned: set = set()
 
     # -- diagnostics ------------------------------------------------------------
 
@@ -59,7 +60,16 @@ class Lowerer:
         self.diagnostics.append(Diagnostic("error", message, span, notes, hint))
 
     def warn(self, message: str, span: Span, notes=(), hint: str | None = None) -> None:
-        self.diagnostics.append(Diagnostic("warning", message, span, list(notes), hint))
+        # A block used ten times with the same shapes warns once, at its first use.
+        key = (span, message, tuple(notes))
+        if key in self.warned:
+            return
+        self.warned.add(key)
+        notes = list(notes)
+        if self.stack and self.stack[-1].call_span is not None:
+            frame = self.stack[-1]
+            notes.append(f"in block {frame.block}, used at {frame.call_span}")
+        self.diagnostics.append(Diagnostic("warning", message, span, notes, hint))
 
     # -- entry point -----------------------------------------------------------------
 
@@ -67,9 +77,16 @@ class Lowerer:
         root = self._scope("network", net.name, None, None, net.span, path="")
         body = net.body
         if not body or not (isinstance(body[0], ast.Layer) and body[0].op == "input"):
-            where = body[0].span if body else net.name_span
-            self.error(f"network {net.name} does not start with its input", where,
-                       hint="begin the network with its input shape, e.g. `input 3x224x224`")
+            late = next((s for s in body if isinstance(s, ast.Layer) and s.op == "input"), None)
+            if late is not None:
+                # One error at the misplaced input, not a second "input twice".
+                self.error(f"input must be the first statement of network {net.name}", late.span,
+                           hint=f"move it above line {body[0].span.line}, the network's first statement")
+                body = [s for s in body if s is not late]
+            else:
+                where = body[0].span if body else net.name_span
+                self.error(f"network {net.name} does not start with its input", where,
+                           hint="begin the network with its input shape, e.g. `input 3x224x224`")
             tip = None
         else:
             tip = self._lower_input(body[0], root, self.stack_env())
@@ -343,7 +360,10 @@ class Lowerer:
                 ok = False
                 continue
             if attr.name in raw:
-                self.error(f"{attr.name} is given twice", kw.span)
+                first = raw[attr.name][0]
+                spelled = f" (as {first} and {kw.name})" if first != kw.name else ""
+                self.error(f"{attr.name} is given twice{spelled}", kw.span,
+                           hint=f"keep one {attr.name}=...")
                 ok = False
                 continue
             raw[attr.name] = (kw.name, kw.value)
@@ -361,7 +381,11 @@ class Lowerer:
                     values[attr.name] = COERCE[attr.type](attr.default, attr.name)
                 continue
             written, expr = raw[attr.name]
-            value = self._eval(expr, env)
+            if isinstance(expr, ast.Name) and expr.id not in env and attr.type in _WORD_TYPES:
+                # `bias=maybe`, `p=foo`: say what the attribute accepts, not "unknown name".
+                value = Word(expr.id)
+            else:
+                value = self._eval(expr, env)
             if value is None:
                 ok = False
                 continue
@@ -436,6 +460,9 @@ class Lowerer:
             return None
         return value
 
+
+# Attribute types whose values include bare words (true/false, same/valid).
+_WORD_TYPES = frozenset({"bool", "padding"})
 
 _EXAMPLES = {
     "conv": "conv 64 k=3 p=1", "maxpool": "maxpool k=2 s=2", "avgpool": "avgpool k=2 s=2",
