@@ -110,6 +110,11 @@ class Network:
         from .report import render_report
         return render_report([self], "html", fragment=True)
 
+    def _repr_svg_(self) -> str:
+        """The volume-style figure, for Jupyter (pure Python; no Graphviz needed)."""
+        from .render.volume import render_volume
+        return render_volume(self)
+
 
 def _layer(s: LayerStats) -> Layer:
     node = s.node

@@ -1,0 +1,20 @@
+"""Diagrams of a network: Graphviz DOT (graph style) and pure SVG (volume style).
+
+Nothing here imports Graphviz: DOT is text, and images are made by running
+the `dot` program (render.graphviz) only when one is asked for."""
+from __future__ import annotations
+
+STYLES = ("graph", "volume")
+LAYOUTS = ("chw", "hwc")
+
+
+def render_dot(net, *, collapse: bool = False, rankdir: str = "TB", layout: str = "chw") -> str:
+    """Graph style as DOT text."""
+    from .dot import render_dot as _render
+    return _render(net, collapse=collapse, rankdir=rankdir, layout=layout)
+
+
+def render_volume(net, *, collapse: bool = False, layout: str = "chw") -> str:
+    """Volume style as a standalone SVG document."""
+    from .volume import render_volume as _render
+    return _render(net, collapse=collapse, layout=layout)
