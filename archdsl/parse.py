@@ -290,10 +290,19 @@ def _syntax_diagnostic(exc: UnexpectedInput, source: SourceFile, parser: Lark) -
         if tok.type == "_SEP" and tok.startswith("\n"):
             # Point at the end of the line, not the start of the next one.
             span = Span(source.name, tok.line, tok.column, tok.line, tok.column + 1, source)
-        expected = sorted({_describe_terminal(parser, t) for t in exc.expected})
+        expected = _expected_words(parser, exc.expected)
         found = _token_text(tok)
-        return Diagnostic("error", f"unexpected {found}", span,
-                          notes=[f"expected {_join(expected)}"], hint=_hint_for(tok, exc.expected))
+        prefix = source.line(tok.line)[: tok.column - 1]
+        if str(tok) == "{" and prefix.split() in (["shortcut"], ["shortcut", "always"]):
+            # `}` then `shortcut {` on the next line: the newline ended the residual.
+            start = prefix.index("shortcut") + 1
+            return Diagnostic("error", "`shortcut` must follow the residual's closing brace on the same line",
+                              source.span(tok.line, start, tok.line, start + len("shortcut")),
+                              hint="write `} shortcut {` on the line that closes `residual { ... }`")
+        # After a stray '=' the list of what could follow is noise; the hint says it.
+        notes = [] if str(tok) == "=" else [f"expected {_join(expected)}"]
+        return Diagnostic("error", f"unexpected {found}", span, notes=notes,
+                          hint=_hint_for(tok, exc.expected))
     # End of input: point at the last character.
     text = source.text.rstrip()
     line = text.count("\n") + 1
@@ -312,11 +321,24 @@ def _hint_for(tok: Token, expected: set[str]) -> str | None:
         return "`branch { ... }` goes directly inside `concat { }` or `add { }`"
     if tok.type == "CALLNAME":
         return None
-    if str(tok) == "=" and "NAME" not in expected:
-        return "parameters are written key=value, e.g. k=3"
+    if str(tok) == "=":
+        return "'=' goes right after a parameter name, as in k=3 or s=2"
     if str(tok) == "{":
         return "only network, block, repeat, concat, add, branch, residual and shortcut open a '{'"
     return None
+
+
+_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "__ANON_0", "__ANON_1"}
+
+
+def _expected_words(parser: Lark, terminals) -> list[str]:
+    """What was expected, in a person's words; arithmetic operators fold into one entry
+    (nobody forgot a '%': they are listed only because an expression may go on)."""
+    words = {_describe_terminal(parser, t) for t in terminals}
+    ops = {w for w in words if w in ("'+'", "'-'", "'*'", "'/'", "'//'", "'%'")}
+    if len(ops) > 1:
+        words = (words - ops) | {"an operator"}
+    return sorted(words)
 
 
 def _join(words: list[str]) -> str:

@@ -39,8 +39,11 @@ class Conv(Op):
         w = resolve_window("conv", shape, v["k"], v["s"], v["p"], v["d"])
         c_in, c_out, g = shape[0], v["out"], v["g"]
         if c_in % g or c_out % g:
+            common = [d for d in range(1, min(c_in, c_out) + 1) if c_in % d == 0 and c_out % d == 0]
+            shown = ", ".join(map(str, common[:-1][:7])) + f" or {common[-1]}" if len(common) > 1 else "1"
             raise ShapeError(f"groups g={g} must divide both input channels ({c_in}) and output channels ({c_out})",
-                             hint=f"depthwise convolution is g={c_in} with a multiple of {c_in} output channels")
+                             hint=f"g can be {shown}; depthwise is g={c_in} with a multiple of "
+                                  f"{c_in} output channels")
         return cls(c_out, c_in, w, g, v["bias"])
 
     def infer(self, in_shapes):

@@ -37,6 +37,18 @@ class Pool(Op):
                     raise ShapeError(f"{name} padding {pb} is more than half the window {k}",
                                      notes=["PyTorch requires pad <= kernel / 2 for pooling"],
                                      hint=f"use p={k // 2} or less, or p=same")
+        if cls.mode_name == "avg" and len(shape) == 4 and not w.same:
+            small = [(n, k) for n, k in zip(shape[1:], w.kernel) if n < k]
+            if small:
+                # PyTorch's avg_pool3d (CPU and CUDA) checks the unpadded input
+                # against the window, unlike 1-D/2-D and max pooling.
+                size = "x".join(map(str, shape[1:]))
+                window = "x".join(map(str, w.kernel))
+                raise ShapeError(f"avgpool over a volume needs an input at least as large as its window "
+                                 f"({size} < {window} on some axis)",
+                                 notes=["PyTorch's AvgPool3d checks the unpadded input against the window"],
+                                 hint="use a window that fits, e.g. k=" + "x".join(
+                                     str(min(n, k)) for n, k in zip(shape[1:], w.kernel)))
         # TensorFlow's 'same' average excludes the padded zeros; PyTorch's explicit
         # padding includes them by default. Each keeps its own convention.
         include = v.get("include_pad")

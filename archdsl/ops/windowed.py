@@ -73,8 +73,8 @@ def window_lints(op: str, in_shape: Shape, w: Window, ceil_mode: bool = False) -
         lints.append(Lint(
             f"{op} output size is not whole: floor rounds {W.format_fraction(exact)} down to {int(exact)}",
             notes=(f"{' and '.join(same_axes)}: {W.arithmetic(n, k, s, pb + pa, d)}",
-                   f"the last {dropped} pixel{'s' if dropped > 1 else ''} of the input "
-                   f"{'are' if dropped > 1 else 'is'} never seen by any window"),
+                   (f"the last {dropped} pixels of the input are never seen by any window" if dropped > 1
+                    else "the last pixel of the input is never seen by any window")),
             hint=_fix_hint(n, k, s, pb + pa, d),
         ))
     return lints

@@ -83,17 +83,22 @@ table.archdsl tfoot td { border: none; }
 """.strip()
 
 
+def _num_class(column: str) -> str:
+    # A helper, not an inline f-string: Python 3.11 forbids backslashes there.
+    return ' class="num"' if column in NUMERIC else ""
+
+
 def render_html_table(net: Network, layout="chw", depth=None, batch=1) -> str:
     e = html.escape
     out = [f'<table class="archdsl"><caption>{e(net.name)} &mdash; input '
            f'{e(format_shape(net.input_shape, layout))}</caption>', "<thead><tr>"]
     for c, h in zip(COLUMNS, _headers(layout)):
-        out.append(f'<th{" class=\"num\"" if c in NUMERIC else ""}>{e(h)}</th>')
+        out.append(f"<th{_num_class(c)}>{e(h)}</th>")
     out.append("</tr></thead><tbody>")
     for row in table_rows(net, depth):
         out.append('<tr class="folded">' if row.folded else "<tr>")
         for c, cell in zip(COLUMNS, row_cells(row, layout)):
-            out.append(f'<td{" class=\"num\"" if c in NUMERIC else ""}>{e(cell)}</td>')
+            out.append(f"<td{_num_class(c)}>{e(cell)}</td>")
         out.append("</tr>")
     out.append("</tbody><tfoot>")
     for k, v in totals_lines(net, batch):

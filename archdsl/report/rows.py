@@ -37,7 +37,7 @@ def table_rows(net: Network, depth: int | None = None) -> list[Row]:
         row = folded_at.get(scope)
         if row is None:
             sub = net.subtotal(scope)
-            label = scope.label if scope.kind == "block" else f"{scope.label} (x{scope.count})"
+            label = scope.label if scope.kind == "block" else _repeat_text(net, scope)
             row = Row(str(layer.index), scope.path or scope.label, "block" if scope.kind == "block" else "repeat",
                       label, None, sub.params, sub.buffers, sub.macs, None, folded=True)
             folded_at[scope] = row
@@ -46,6 +46,23 @@ def table_rows(net: Network, depth: int | None = None) -> list[Row]:
         row.receptive_field = layer.receptive_field
         row.index = row.index.split("-")[0] + f"-{layer.index}"
     return rows
+
+
+def _repeat_text(net: Network, scope: Scope) -> str:
+    """`2 x Bottleneck(256, 1)` when a folded repeat holds one kind of block call,
+    else `repeat 2`: the slide reader wants to know what is repeated."""
+    labels = set()
+    for layer in net.layers:
+        chain = layer.node.scope.ancestors()
+        at = next((i for i, s in enumerate(chain) if s is scope), None)
+        if at is None:
+            continue
+        child = chain[at + 1] if at + 1 < len(chain) else None
+        labels.add(child.label if child is not None and child.kind == "block" else None)
+        if len(labels) > 1:
+            break
+    only = next(iter(labels)) if len(labels) == 1 else None
+    return f"{scope.count} x {only}" if only else f"repeat {scope.count}"
 
 
 def _fold_scope(scope: Scope, depth: int) -> Scope | None:
