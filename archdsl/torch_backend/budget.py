@@ -1,0 +1,33 @@
+"""Refuse to allocate a model whose parameters would not fit: an accidental
+`fc 100000000` must be an error before PyTorch tries to allocate it."""
+from __future__ import annotations
+
+from ..analysis import BYTES_FP32
+from ..errors import ArchError, Diagnostic
+from ..limits import DEFAULT_LIMITS
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} TiB"  # pragma: no cover
+
+
+def check_param_budget(network, max_param_bytes: int = DEFAULT_LIMITS.max_param_bytes) -> None:
+    """ArchError when the fp32 parameters and buffers exceed `max_param_bytes`,
+    pointing at the largest layer."""
+    t = network.totals
+    need = (t.params + t.buffers) * BYTES_FP32
+    if need <= max_param_bytes:
+        return
+    biggest = max(network.layers, key=lambda layer: layer.params)
+    mib = -(-need // 2 ** 20)
+    raise ArchError(Diagnostic(
+        "error",
+        f"{network.name} needs {_size(need)} of fp32 parameters, more than the limit of {_size(max_param_bytes)}",
+        biggest.node.span,
+        notes=[f"{t.params:,} parameters + {t.buffers:,} buffer values, 4 bytes each",
+               f"the largest layer is {biggest.name} ({biggest.op}, {biggest.params:,} parameters)"],
+        hint=f"check the sizes, or raise the limit with --max-params-mb {mib}"))
