@@ -255,7 +255,10 @@ class Lowerer:
         callee_env = self._bind_call(block, stmt, env)
         if callee_env is None:
             return self._node(None, stmt.block.lower(), _inputs(tip), None, scope, stmt.span, stmt.label)
-        args = ", ".join(_show(v) for v in callee_env.values())
+        # The label shows the call as written, with values: Bottleneck(512, s=2).
+        shown = [_show(callee_env[p.name]) for p in block.params[:len(stmt.args)]]
+        shown += [f"{kw.name}={_show(callee_env[kw.name])}" for kw in stmt.kwargs]
+        args = ", ".join(shown)
         local = self._claim(scope, stmt.label, stmt.span) if stmt.label else self._fresh(scope, block.name.lower())
         inner = self._scope("block", f"{block.name}({args})", local, scope, stmt.span)
         self.stack.append(_Frame(block.name, callee_env, stmt.span))

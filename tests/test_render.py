@@ -65,7 +65,7 @@ def test_volume_renders_every_spec(spec):
 def test_volume_collapsed_shows_repeat_count():
     svg = render_volume(net_of(ROOT / "specs/resnet50.arch"), collapse=True)
     texts = [t.text for t in ET.fromstring(svg).iter(f"{SVG}text")]
-    assert "Bottleneck" in texts and "(1024, 1) \u00d75" in texts
+    assert "Bottleneck" in texts and "(1024) \u00d75" in texts and "(1024, s=2)" in texts
 
 
 def test_lecture_notation():
@@ -79,10 +79,10 @@ def test_lecture_notation():
 def test_collapse_folds_repeats_with_count_and_subtotals():
     net = net_of(ROOT / "specs/resnet50.arch")
     dot = render_dot(net, collapse=True)
-    assert "Bottleneck(1024, 1) \u00d75" in dot
+    assert "Bottleneck(1024) \u00d75" in dot
     repeat = next(c for c in scope_tree(net.graph).children if foldable(c) and c.scope.kind == "repeat")
     f = fold(repeat)
-    assert (f.title, f.count) == ("Bottleneck(256, 1)", 2)
+    assert (f.title, f.count) == ("Bottleneck(256)", 2)
     assert f"{net.subtotal(repeat.scope).params:,} params" in dot  # exact figure in the tooltip
 
 
