@@ -7,6 +7,7 @@ from ..analysis import BYTES_FP32
 from ..ir import Scope
 from ..network import Network
 from ..shapes import Shape, format_shape
+from ..units import human_bytes, human_count
 
 
 @dataclass(slots=True)
@@ -81,22 +82,6 @@ def rf_text(rf: tuple[int, ...] | None) -> str:
 
 def shape_text(shape: Shape | None, layout: str) -> str:
     return format_shape(shape, layout) if shape else ""
-
-
-def human_bytes(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
-        n /= 1024
-    return f"{n} B"  # pragma: no cover
-
-
-def human_count(n: int) -> str:
-    """12.3M-style rounding for the totals line next to the exact figure."""
-    for div, suffix in ((10 ** 12, "T"), (10 ** 9, "G"), (10 ** 6, "M"), (10 ** 3, "K")):
-        if n >= div:
-            return f"{n / div:.2f}{suffix}"
-    return str(n)
 
 
 def totals_lines(net: Network, batch: int = 1) -> list[tuple[str, str]]:

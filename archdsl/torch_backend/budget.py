@@ -5,14 +5,7 @@ from __future__ import annotations
 from ..analysis import BYTES_FP32
 from ..errors import ArchError, Diagnostic
 from ..limits import DEFAULT_LIMITS
-
-
-def _size(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:,.1f} TiB"  # pragma: no cover
+from ..units import human_bytes
 
 
 def check_param_budget(network, max_param_bytes: int = DEFAULT_LIMITS.max_param_bytes) -> None:
@@ -26,7 +19,7 @@ def check_param_budget(network, max_param_bytes: int = DEFAULT_LIMITS.max_param_
     mib = -(-need // 2 ** 20)
     raise ArchError(Diagnostic(
         "error",
-        f"{network.name} needs {_size(need)} of fp32 parameters, more than the limit of {_size(max_param_bytes)}",
+        f"{network.name} needs {human_bytes(need)} of fp32 parameters, more than the limit of {human_bytes(max_param_bytes)}",
         biggest.node.span,
         notes=[f"{t.params:,} parameters + {t.buffers:,} buffer values, 4 bytes each",
                f"the largest layer is {biggest.name} ({biggest.op}, {biggest.params:,} parameters)"],
