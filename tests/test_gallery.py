@@ -79,7 +79,7 @@ def test_rows_add_up_to_totals(spec):
         d = net.to_dict()
         assert d["totals"]["activation_bytes"] == 4 * elements
         assert d["totals"]["param_bytes"] == 4 * t.params
-        for depth in (0, 1):
+        for depth in (0, 1, 2):
             rows = table_rows(net, depth)
             assert sum(r.params for r in rows) == t.params
             assert sum(r.macs for r in rows) == t.macs

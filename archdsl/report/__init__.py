@@ -7,7 +7,14 @@ FORMATS = ("table", "text", "markdown", "latex", "csv", "json", "html")
 def render_report(nets, fmt: str = "text", layout: str = "chw", depth: int | None = None,
                   batch: int = 1, fragment: bool = False, width: int | None = None,
                   color: bool | None = None) -> str:
-    """Render analysed networks as `fmt` (one of FORMATS)."""
+    """Render analysed networks as `fmt` (one of FORMATS).
+
+    Raises ValueError for an option the format cannot honour, rather than
+    ignoring it: JSON always lists every layer in CxHxW (a contract), and CSV
+    has no totals for `batch` to scale."""
+    problem = unsupported_option(fmt, layout, depth, batch)
+    if problem:
+        raise ValueError(problem)
     if fmt == "json":
         from .data import render_json
         return render_json(nets, batch)
@@ -26,6 +33,15 @@ def render_report(nets, fmt: str = "text", layout: str = "chw", depth: int | Non
     if fmt not in per_net:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     return "\n".join(per_net[fmt](n) for n in nets)
+
+
+def unsupported_option(fmt: str, layout: str = "chw", depth: int | None = None, batch: int = 1) -> str | None:
+    """Why `fmt` cannot honour these options, or None when it can."""
+    if fmt == "json" and (depth is not None or layout == "hwc"):
+        return "json always lists every layer in CxHxW; --depth/--layout apply to tables"
+    if fmt == "csv" and batch != 1:
+        return "csv has no totals for --batch to scale; use -f json or a table"
+    return None
 
 
 def _rich(net, layout, depth, batch, width, color):

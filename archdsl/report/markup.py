@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import html
+import re
 
 from ..network import Network
 from ..shapes import format_shape
-from .rows import COLUMNS, NUMERIC, output_header, row_cells, table_rows, totals_lines
-
-
-def _headers(layout):
-    return [output_header(layout) if c == "Output" else c for c in COLUMNS]
+from .rows import COLUMNS, NUMERIC, headers, row_cells, table_rows, totals_lines
 
 
 def render_markdown(net: Network, layout="chw", depth=None, batch=1) -> str:
@@ -17,7 +14,7 @@ def render_markdown(net: Network, layout="chw", depth=None, batch=1) -> str:
         return text.replace("|", "\\|")
 
     lines = [f"### {net.name}", "", f"Input: `{format_shape(net.input_shape, layout)}`", ""]
-    lines.append("| " + " | ".join(_headers(layout)) + " |")
+    lines.append("| " + " | ".join(headers(net, layout)) + " |")
     lines.append("|" + "|".join("---:" if c in NUMERIC else "---" for c in COLUMNS) + "|")
     for row in table_rows(net, depth):
         cells = [esc(c) for c in row_cells(row, layout)]
@@ -37,8 +34,24 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIALS.get(ch, ch) for ch in text)
 
 
-def _latex_shape(text: str) -> str:
-    return text.replace("x", r"$\times$") if text and text.replace("x", "").isdigit() else latex_escape(text)
+# Sizes (`3x3`, `96x55x55`), counts (`3 x Bottleneck`, `2 x MACs`) and arrows
+# (`2048 -> 1000`) are typeset as mathematics, the same way in every cell.
+_SIZE = re.compile(r"(?<![\w.])\d+(?:x\d+)+(?![\w.])")
+_TIMES = re.compile(r"(?<![\w.])(\d+) x ")
+
+
+def latex_text(text: str) -> str:
+    """Escape `text` for LaTeX and typeset its sizes, multiplications and arrows."""
+    out = latex_escape(text)
+    out = _SIZE.sub(lambda m: "$" + m.group(0).replace("x", r"\times") + "$", out)
+    out = _TIMES.sub(lambda m: f"${m.group(1)}\\times$ ", out)
+    return out.replace("->", r"$\rightarrow$")
+
+
+def _latex_cells(cells: list[str]) -> list[str]:
+    index, name, op, hyper, shape, params, macs, rf = cells
+    return [index.replace("-", "--"), latex_escape(name), latex_escape(op), latex_text(hyper),
+            latex_text(shape), params.replace(",", "{,}"), macs.replace(",", "{,}"), latex_text(rf)]
 
 
 def render_latex(net: Network, layout="chw", depth=None, batch=1) -> str:
@@ -50,23 +63,21 @@ def render_latex(net: Network, layout="chw", depth=None, batch=1) -> str:
         r"\small",
         f"\\begin{{tabular}}{{{align}}}",
         r"\toprule",
-        " & ".join(latex_escape(h) for h in _headers(layout)) + r" \\",
+        " & ".join(latex_escape(h) for h in headers(net, layout)) + r" \\",
         r"\midrule",
     ]
     for row in table_rows(net, depth):
-        cells = row_cells(row, layout)
-        cells = [latex_escape(c) for c in cells[:4]] + [_latex_shape(cells[4])] + \
-                [latex_escape(c).replace(",", "{,}") for c in cells[5:]]
+        cells = _latex_cells(row_cells(row, layout))
         if row.folded:
             cells[1] = f"\\textit{{{cells[1]}}}"
         lines.append(" & ".join(cells) + r" \\")
     lines.append(r"\midrule")
     for k, v in totals_lines(net, batch):
-        lines.append(f"\\multicolumn{{5}}{{l}}{{{latex_escape(k)}}} & \\multicolumn{{3}}{{r}}{{{latex_escape(v)}}} \\\\")
+        lines.append(f"\\multicolumn{{5}}{{l}}{{{latex_text(k)}}} & \\multicolumn{{3}}{{r}}{{{latex_escape(v)}}} \\\\")
     lines += [
         r"\bottomrule",
         r"\end{tabular}",
-        f"\\caption{{{latex_escape(net.name)}: input {_latex_shape(format_shape(net.input_shape, layout))}}}",
+        f"\\caption{{{latex_escape(net.name)}: input {latex_text(format_shape(net.input_shape, layout))}}}",
         r"\end{table}",
     ]
     return "\n".join(lines) + "\n"
@@ -92,7 +103,7 @@ def render_html_table(net: Network, layout="chw", depth=None, batch=1) -> str:
     e = html.escape
     out = [f'<table class="archdsl"><caption>{e(net.name)} &mdash; input '
            f'{e(format_shape(net.input_shape, layout))}</caption>', "<thead><tr>"]
-    for c, h in zip(COLUMNS, _headers(layout)):
+    for c, h in zip(COLUMNS, headers(net, layout)):
         out.append(f"<th{_num_class(c)}>{e(h)}</th>")
     out.append("</tr></thead><tbody>")
     for row in table_rows(net, depth):

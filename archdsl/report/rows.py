@@ -7,7 +7,7 @@ from ..analysis import BYTES_FP32
 from ..ir import Scope
 from ..network import Network
 from ..shapes import Shape, format_shape
-from ..units import human_bytes, human_count
+from ..units import count_with_rounding, human_bytes
 
 
 @dataclass(slots=True)
@@ -25,10 +25,17 @@ class Row:
 
 
 def table_rows(net: Network, depth: int | None = None) -> list[Row]:
-    """Rows in order; with `depth`, blocks and repeats nested deeper than
-    `depth` fold into one row carrying their subtotals."""
+    """Rows in order. With `depth`, every block instance (and labelled repeat)
+    nested deeper than `depth` folds into one row carrying its subtotals.
+
+    Only what names a level in the dotted layer names counts as one: a block
+    instance (`bottleneck2.conv1`) or a labelled repeat (`stage2: repeat 3`).
+    An unlabelled `repeat` is transparent, so `Bottleneck(512, s=2);
+    repeat 3 { Bottleneck(512) }` gives four rows alike at `--depth 0` and four
+    expanded blocks at `--depth 1`."""
     rows: list[Row] = []
     folded_at: dict[Scope, Row] = {}
+    first_index: dict[Scope, int] = {}
     for layer in net.layers:
         scope = _fold_scope(layer.node.scope, depth) if depth is not None else None
         if scope is None:
@@ -42,15 +49,21 @@ def table_rows(net: Network, depth: int | None = None) -> list[Row]:
             row = Row(str(layer.index), scope.path or scope.label, "block" if scope.kind == "block" else "repeat",
                       label, None, sub.params, sub.buffers, sub.macs, None, folded=True)
             folded_at[scope] = row
+            first_index[scope] = layer.index
             rows.append(row)
         row.shape = layer.output_shape
         row.receptive_field = layer.receptive_field
-        row.index = row.index.split("-")[0] + f"-{layer.index}"
+        row.index = index_range(first_index[scope], layer.index)
     return rows
 
 
+def index_range(first: int, last: int) -> str:
+    """`17-26`, or `17` for a block of one layer."""
+    return str(first) if first == last else f"{first}-{last}"
+
+
 def _repeat_text(net: Network, scope: Scope) -> str:
-    """`2 x Bottleneck(256, 1)` when a folded repeat holds one kind of block call,
+    """`2 x Bottleneck(256)` when a folded repeat holds one kind of block call,
     else `repeat 2`: the slide reader wants to know what is repeated."""
     labels = set()
     for layer in net.layers:
@@ -66,11 +79,19 @@ def _repeat_text(net: Network, scope: Scope) -> str:
     return f"{scope.count} x {only}" if only else f"repeat {scope.count}"
 
 
+def is_level(scope: Scope) -> bool:
+    """Whether `scope` is a nesting level for --depth: a block instance or a labelled repeat."""
+    return scope.kind == "block" or (scope.kind == "repeat" and scope.name is not None)
+
+
 def _fold_scope(scope: Scope, depth: int) -> Scope | None:
-    """The outermost block/repeat scope nested deeper than `depth`, if any."""
+    """The outermost level (see `is_level`) nested deeper than `depth`, if any."""
+    level = 0
     for s in scope.ancestors():
-        if s.kind in ("block", "repeat") and s.depth > depth:
-            return s
+        if is_level(s):
+            level += 1
+            if level > depth:
+                return s
     return None
 
 
@@ -94,8 +115,8 @@ def totals_lines(net: Network, batch: int = 1) -> list[tuple[str, str]]:
         ("Trainable parameters", f"{t.trainable_params:,}"),
         ("Non-trainable parameters", f"{t.params - t.trainable_params:,}"),
         ("Buffers (BN running stats)", f"{t.buffers:,}"),
-        ("MACs", f"{t.macs:,} ({human_count(t.macs)})"),
-        ("FLOPs (2 x MACs)", f"{t.flops:,} ({human_count(t.flops)})"),
+        ("MACs", count_with_rounding(t.macs)),
+        ("FLOPs (2 x MACs)", count_with_rounding(t.flops)),
         (f"Activation memory{per}, fp32", human_bytes(act)),
         ("Parameter memory, fp32", human_bytes(t.params * BYTES_FP32)),
     ]
@@ -111,5 +132,21 @@ def row_cells(row: Row, layout: str) -> list[str]:
             rf_text(row.receptive_field)]
 
 
-def output_header(layout: str) -> str:
-    return "Output (HxWxC)" if layout == "hwc" else "Output (CxHxW)"
+# The axes of a shape by spatial rank, channels first; a flat vector has none.
+_AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def output_header(layout: str, rank: int = 2) -> str:
+    """`Output (CxHxW)` for a 2-D network; the axes follow its input's spatial
+    rank (`Output (CxL)`, `Output (CxDxHxW)`), and just `Output` when flat."""
+    axes = _AXES.get(rank)
+    if axes is None:
+        return "Output"
+    order = (*axes, "C") if layout == "hwc" else ("C", *axes)
+    return f"Output ({'x'.join(order)})"
+
+
+def headers(net: Network, layout: str) -> list[str]:
+    """The column headers of `net`'s table."""
+    rank = len(net.input_shape) - 1
+    return [output_header(layout, rank) if c == "Output" else c for c in COLUMNS]

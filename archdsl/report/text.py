@@ -7,21 +7,17 @@ from __future__ import annotations
 
 from ..network import Network
 from ..shapes import format_shape
-from .rows import COLUMNS, NUMERIC, Row, output_header, row_cells, table_rows, totals_lines
+from .rows import COLUMNS, NUMERIC, Row, headers, row_cells, table_rows, totals_lines
 
 BOLD, DIM, ITALIC, CYAN, RESET = "\033[1m", "\033[2m", "\033[3m", "\033[36m", "\033[0m"
 
 
-def _headers(layout: str) -> list[str]:
-    return [output_header(layout) if c == "Output" else c for c in COLUMNS]
-
-
 def _layout(net: Network, layout: str, depth: int | None):
-    headers = _headers(layout)
+    header_cells = headers(net, layout)
     rows = table_rows(net, depth)
     body = [row_cells(r, layout) for r in rows]
-    widths = [max([len(h)] + [len(cells[i]) for cells in body]) for i, h in enumerate(headers)]
-    return headers, rows, body, widths
+    widths = [max([len(h)] + [len(cells[i]) for cells in body]) for i, h in enumerate(header_cells)]
+    return header_cells, rows, body, widths
 
 
 def _line(cells: list[str], widths: list[int], gap: str = "  ") -> str:
