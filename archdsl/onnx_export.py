@@ -19,6 +19,8 @@ from .errors import ArchError, Diagnostic, UsageError
 DEFAULT_OPSET = 17
 MIN_OPSET = 11  # ceil-mode pooling and Pad as an input need at least this much
 INPUT_NAME, OUTPUT_NAME = "input", "output"
+DEBUG_ENV = "ARCHDSL_DEBUG"  # set to see the exporter's full message when it fails
+SEARCH_STEPS = 256  # input sizes tried, nearest first, when suggesting one for adaptive pooling
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +97,7 @@ def export_module(model, input_shape, path: str | Path, *, opset: int = DEFAULT_
             try:
                 _torchscript_export(model, example, tmp, axes, opset)
             except Exception as exc:  # the exporter's own errors carry no spec position
-                raise ArchError(Diagnostic("error", f"ONNX export failed: {exc}".strip(),
-                                           hint="try another --opset")) from exc
+                raise ArchError(_export_failure(exc)) from exc
         if check:
             try:
                 onnx.checker.check_model(str(tmp))  # by path: works beyond protobuf's 2 GiB too
@@ -104,6 +105,92 @@ def export_module(model, input_shape, path: str | Path, *, opset: int = DEFAULT_
                 raise ArchError(Diagnostic("error", f"the exported ONNX file does not pass onnx.checker: {exc}")) from exc
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+
+
+def _export_failure(exc: Exception) -> Diagnostic:
+    """A short diagnostic for an exporter exception: its first line only.
+
+    The TorchScript exporter appends pages of graph IR to its messages; they
+    help whoever debugs torch.onnx, not the author of a spec."""
+    text = str(exc).strip()
+    first = text.splitlines()[0].strip() if text else type(exc).__name__
+    if os.environ.get(DEBUG_ENV):
+        return Diagnostic("error", f"ONNX export failed: {text}")
+    more = f"; set {DEBUG_ENV}=1 for the exporter's full message" if "\n" in text else ""
+    return Diagnostic("error", f"ONNX export failed: {first}",
+                      hint=f"this is a limit of torch.onnx, not an error in the spec{more}")
+
+
+def check_exportable(net, reanalyse=None) -> None:
+    """Raise an ArchError at every layer ONNX cannot express, before exporting.
+
+    ONNX has no adaptive pooling; the exporter turns it into a fixed window
+    only when each input size is a multiple of the output size (global pooling
+    always is). `reanalyse(input_shape) -> Network`, when given, lets the hint
+    name a nearby network input that works."""
+    from .ops.pool import AdaptivePool
+    bad = [n for n in net.graph.nodes if isinstance(n.op, AdaptivePool) and not _divisible(n)]
+    if not bad:
+        return
+    suggestion = _suggest_input(net, reanalyse) if reanalyse is not None else None
+    raise ArchError([_adaptive_diagnostic(n, suggestion) for n in bad])
+
+
+def _divisible(node) -> bool:
+    shape = node.inputs[0].shape if node.inputs else None
+    if shape is None:
+        return True  # unknown shapes were reported by analysis already
+    return all(n % o == 0 for n, o in zip(shape[1:], node.op.output_size))
+
+
+def _adaptive_diagnostic(node, suggestion) -> Diagnostic:
+    from .shapes import format_shape
+    spatial, out = node.inputs[0].shape[1:], node.op.output_size
+    message = (f"ONNX has no adaptive pooling: this layer pools {format_shape(spatial)} to "
+               f"{format_shape(out)}, which is not a fixed window")
+    notes = list(dict.fromkeys(f"{n} is not a multiple of {o}" for n, o in zip(spatial, out) if n % o))
+    fixes = []
+    if suggestion is not None:
+        fixes.append(f"--input {format_shape(suggestion)} makes the sizes divisible")
+    else:
+        fixes.append(f"choose an input size that makes this map a multiple of {format_shape(out)} (--input)")
+    window = _fixed_window(spatial, out)
+    if window is not None:
+        fixes.append(f"pool with a fixed window instead: {node.op.mode}pool {window}")
+    return Diagnostic("error", message, span=node.span, notes=notes, hint="; or ".join(fixes))
+
+
+def _fixed_window(spatial, out) -> str | None:
+    """`k=3 s=2`: a fixed window that maps `spatial` to exactly `out`, or None (upsampling)."""
+    if any(n < o for n, o in zip(spatial, out)):
+        return None
+    strides = [n // o for n, o in zip(spatial, out)]
+    kernels = [n - (o - 1) * s for n, o, s in zip(spatial, out, strides)]
+    text = lambda v: str(v[0]) if len(set(v)) == 1 else "x".join(map(str, v))  # noqa: E731
+    return f"k={text(kernels)} s={text(strides)}"
+
+
+def _suggest_input(net, reanalyse):
+    """The input shape nearest `net`'s (the same change on every spatial axis,
+    larger first on a tie) whose adaptive pools all divide, or None. One that
+    analyses without warnings (every window fits evenly) is preferred."""
+    from .ops.pool import AdaptivePool
+    channels, *spatial = net.input_shape
+    fallback = None
+    for step in range(1, SEARCH_STEPS):
+        delta = (step + 1) // 2 * (1 if step % 2 else -1)
+        shape = (channels, *(s + delta for s in spatial))
+        if min(shape) < 1:
+            continue
+        try:
+            other = reanalyse(shape)
+        except (ArchError, UsageError):  # too small for some layer, or over a limit
+            continue
+        if all(_divisible(n) for n in other.graph.nodes if isinstance(n.op, AdaptivePool)):
+            if not other.warnings:
+                return shape
+            fallback = fallback or shape
+    return fallback
 
 
 def verify(model, path: str | Path, input_shape, batch: int = 2, seed: int = 0) -> Verification:
@@ -128,9 +215,14 @@ def verify(model, path: str | Path, input_shape, batch: int = 2, seed: int = 0) 
 def export(spec, path: str | Path, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = True,
            softmax: str = "keep", verify_batch: int | None = None, **build_options):
     """Build `spec` and export it; returns a Verification when `verify_batch` is given."""
+    from .network import Network
     from .torch_backend import build, resolve_network
-    net, _ = resolve_network(spec, **{k: v for k, v in build_options.items()
-                                      if k in ("input_shape", "network", "limits")})
+    options = {k: v for k, v in build_options.items() if k in ("input_shape", "network", "limits")}
+    net, _ = resolve_network(spec, **options)
+    reanalyse = None
+    if not isinstance(spec, Network):
+        reanalyse = lambda shape: resolve_network(spec, **{**options, "input_shape": shape})[0]  # noqa: E731
+    check_exportable(net, reanalyse)
     model = build(net, softmax=softmax, **{k: v for k, v in build_options.items()
                                            if k == "max_param_bytes"})
     export_module(model, net.input_shape, path, opset=opset, dynamic_batch=dynamic_batch)

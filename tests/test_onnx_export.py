@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 import archdsl  # noqa: E402
 from archdsl.cli import main  # noqa: E402
-from archdsl.onnx_export import export_module, verify  # noqa: E402
+from archdsl.onnx_export import export, export_module, verify  # noqa: E402
 
 from .conftest import GALLERY  # noqa: E402
 
@@ -126,3 +126,66 @@ def test_export_refuses_over_budget(tmp_path):
     out = tmp_path / "v.onnx"
     assert main(["export", "specs/vgg16.arch", "-o", str(out), "--max-params-mb", "100"]) == 1
     assert not out.exists()
+
+
+def test_adaptive_pool_that_does_not_divide_is_a_spec_error(tmp_path, capsys):
+    out = tmp_path / "ax.onnx"
+    assert main(["export", "specs/alexnet_torchvision.arch", "--input", "3x180x180", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert ("alexnet_torchvision.arch:49:3: error: ONNX has no adaptive pooling: this layer pools 4x4 to 6x6, "
+            "which is not a fixed window") in err
+    assert "= 4 is not a multiple of 6" in err
+    # the nearest input that works and fits every window evenly
+    assert "hint: --input 3x223x223 makes the sizes divisible" in err
+    assert "graph(" not in err and "opset" not in err and len(err.splitlines()) < 20
+    assert not out.exists()
+    net = archdsl.load("specs/alexnet_torchvision.arch", input_shape=(3, 223, 223))
+    assert net.layer("adaptiveavgpool1").output_shape == (256, 6, 6) and not net.warnings
+
+
+def test_adaptive_upsampling_points_at_its_layer():
+    from archdsl.errors import ArchError
+    spec = "network AP {\n  input 3x8x8\n  conv 4 k=3 s=2 p=1\n  maxpool k=2 s=2\n  adaptivemaxpool 2x3\n  flatten\n}"
+    with pytest.raises(ArchError) as info:
+        export(spec, "unused.onnx")
+    d = info.value.first
+    assert (d.line, d.col) == (5, 3) and "pools 2x2 to 2x3" in d.message
+    assert d.hint.startswith("--input 3x23x23")  # 23 -> 12 -> 6: 6x6 pools to 2x3 with fixed windows
+    assert "fixed window instead" not in d.hint  # no fixed window can upsample
+
+
+def test_adaptive_pool_hint_for_an_analysed_network_offers_a_fixed_window():
+    from archdsl.errors import ArchError
+    from archdsl.onnx_export import check_exportable
+    net = archdsl.loads("network A { input 3x13x13; adaptiveavgpool 6x6 }")
+    with pytest.raises(ArchError) as info:
+        check_exportable(net)  # no spec to re-analyse: no input suggestion
+    assert info.value.first.hint == ("choose an input size that makes this map a multiple of 6x6 (--input); "
+                                     "or pool with a fixed window instead: avgpool k=3 s=2")
+    fixed = archdsl.loads("network A { input 3x13x13; avgpool k=3 s=2 }")
+    assert fixed.output_shape == (3, 6, 6)
+
+
+def test_adaptive_and_global_pools_that_divide_export(tmp_path):
+    net = archdsl.loads("network A { input 3x12x12; adaptiveavgpool 3x4; adaptivemaxpool 3x2; "
+                        "globalavgpool }")
+    model = archdsl.build(net)
+    export_module(model, net.input_shape, tmp_path / "a.onnx")
+    assert verify(model, tmp_path / "a.onnx", net.input_shape).max_rel < 1e-5
+
+
+def test_exporter_internals_are_not_dumped(tmp_path, monkeypatch, capsys):
+    ir = "\n".join(f"  %{i} : Float(2, 3) = onnx::Constant()" for i in range(60))
+
+    def noisy(*args, **kwargs):
+        raise RuntimeError(f"Unsupported: ONNX export of operator foo.\n{ir}")
+
+    monkeypatch.setattr(torch.onnx, "export", noisy)
+    monkeypatch.delenv("ARCHDSL_DEBUG", raising=False)
+    assert main(["export", "specs/lenet5.arch", "-o", str(tmp_path / "l.onnx")]) == 1
+    err = capsys.readouterr().err
+    assert "ONNX export failed: Unsupported: ONNX export of operator foo." in err
+    assert "onnx::Constant" not in err and "--opset" not in err and "ARCHDSL_DEBUG=1" in err
+    monkeypatch.setenv("ARCHDSL_DEBUG", "1")
+    assert main(["export", "specs/lenet5.arch", "-o", str(tmp_path / "l.onnx")]) == 1
+    assert err.count("\n") < capsys.readouterr().err.count("onnx::Constant")

@@ -4,6 +4,7 @@ when Graphviz is missing."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -185,3 +186,98 @@ def test_check_does_not_import_render():
             "sys.stdout.write(str(sorted(m for m in sys.modules if m.startswith('archdsl.render'))))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.rstrip().endswith("[]")
+
+ORDER_SPECS = ["googlenet", "minigooglenet", "textcnn"]
+ADD_SPEC = ("network TwoWay { input 8x16x16; add { branch { conv 8 k=3 p=1; relu; conv 8 k=3 p=1 } "
+            "branch { maxpool k=3 s=1 p=1 } branch { conv 8 k=1 } }; relu }")
+
+
+def _branch_heads(net):
+    """The first layer of every branch, per concat/add region, in source order."""
+    from archdsl.render.structure import Tree
+    out = []
+
+    def walk(tree):
+        if tree.scope.kind in ("concat", "add"):
+            out.append([c.nodes()[0] for c in tree.children if isinstance(c, Tree)])
+        for c in tree.children:
+            if isinstance(c, Tree):
+                walk(c)
+    walk(scope_tree(net.graph))
+    return out
+
+
+@pytest.mark.parametrize("rankdir", ["TB", "LR"])
+def test_branch_heads_are_pinned_in_source_order_in_the_dot_text(rankdir):
+    net = net_of(ROOT / "specs/googlenet.arch")
+    text = render_dot(net, rankdir=rankdir)
+    chains = [line.split("; ", 1)[1].split(" [")[0] for line in text.splitlines() if "{rank=same;" in line]
+    heads = [[f"n{n.index}" for n in region] for region in _branch_heads(net)]
+    assert len(chains) == len(heads) == 9
+    # a flat edge runs left to right in TB; LR's rotation needs the chain backwards
+    expected = [" -> ".join(h if rankdir == "TB" else h[::-1]) for h in heads]
+    assert chains == expected
+
+
+@needs_dot
+@pytest.mark.parametrize("rankdir", ["TB", "LR"])
+@pytest.mark.parametrize("spec", ORDER_SPECS + ["add"])
+def test_branches_are_laid_out_in_source_order(spec, rankdir):
+    """Branch 1 on the left (TB) or on top (LR), as docs/render.md says, where dot puts them."""
+    net = archdsl.loads(ADD_SPEC) if spec == "add" else net_of(ROOT / f"specs/{spec}.arch")
+    root = ET.fromstring(run_dot(render_dot(net, rankdir=rankdir), "svg"))
+    where = {}  # node id -> (x, y) of its first label line; nodes never overlap, so these order them
+    for g in root.iter(f"{SVG}g"):
+        if g.get("class") == "node":
+            text = next(g.iter(f"{SVG}text"))
+            where[g.find(f"{SVG}title").text] = (float(text.get("x")), float(text.get("y")))
+    for region in _branch_heads(net):
+        # SVG's y grows downwards, so top to bottom is increasing y
+        keys = [where[f"n{n.index}"][0 if rankdir == "TB" else 1] for n in region]
+        assert keys == sorted(keys), [n.name for n in region]
+
+
+def test_anisotropic_windows_use_the_times_sign_throughout():
+    net = archdsl.loads("network A { input 3x4x8x8; maxpool k=1x2x2 s=1x2x2; "
+                        "conv 4 k=3 s=1x2x2 p=0x1x1 d=1x2x2; adaptiveavgpool 1x2x3 }")
+    assert [describe(n) for n in net.graph.nodes[1:]] == [
+        "maxpool 1\u00d72\u00d72 /1\u00d72\u00d72", "conv 4, 3\u00d73\u00d73 /1\u00d72\u00d72 p0\u00d71\u00d71 d1\u00d72\u00d72",
+        "adaptive avgpool \u2192 1\u00d72\u00d73"]
+    for text in (render_dot(net), render_volume(net)):
+        assert not re.search(r"\d x ?\d|\dx\d", text.split("<title>")[-1].replace("0x0", ""))
+
+
+def test_volume_merge_labels_sit_right_of_the_glyph():
+    """The branches' lines converge on the glyph from the left; its shape label is to the right."""
+    root = ET.fromstring(render_volume(net_of(ROOT / "specs/minigooglenet.arch")))
+    circles = [float(c.get("cx")) for c in root.iter(f"{SVG}circle")]
+    labels = [t for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "start" and float(t.get("y")) > 60]
+    assert len(circles) == len(labels) == 10
+    assert all(float(t.get("x")) > cx + 10 for t, cx in zip(labels, circles))
+
+
+@pytest.mark.parametrize("spec, collapse", [("resnet50", True), ("vgg16", True), ("googlenet", True),
+                                            ("resnet50", False)])
+def test_long_volume_figures_wrap_to_fit_a_slide(spec, collapse):
+    root = ET.fromstring(render_volume(net_of(ROOT / f"specs/{spec}.arch"), collapse=collapse))
+    width, height = float(root.get("width")), float(root.get("height"))
+    assert width / height < 3  # one row of a collapsed ResNet-50 was 5:1
+    assert any(p.get("d", "").count("L") == 5 for p in root.iter(f"{SVG}path"))  # the arrow between rows
+
+
+def test_short_volume_figures_stay_on_one_row():
+    root = ET.fromstring(render_volume(net_of(ROOT / "specs/lenet5.arch")))
+    assert not any(p.get("d", "").count("L") == 5 for p in root.iter(f"{SVG}path"))
+
+
+def test_cli_says_what_it_wrote(tmp_path, capsys):
+    spec = str(ROOT / "specs/lenet5.arch")
+    assert main(["render", spec, "-o", str(tmp_path / "g.dot")]) == 0
+    assert capsys.readouterr().err == f"wrote {tmp_path / 'g.dot'} (graph, 13 nodes)\n"
+    assert main(["render", spec, "--style", "volume", "-o", str(tmp_path / "v.svg")]) == 0
+    assert re.fullmatch(rf"wrote {re.escape(str(tmp_path / 'v.svg'))} \(volume, \d+\u00d7\d+ px\)\n",
+                        capsys.readouterr().err)
+    assert main(["build", spec, "-o", str(tmp_path / "m.py")]) == 0
+    assert capsys.readouterr().err == f"wrote {tmp_path / 'm.py'} (PyTorch module, 13 layers)\n"
+    assert main(["build", spec]) == 0
+    assert capsys.readouterr().err == ""  # the source went to stdout: nothing to announce

@@ -38,3 +38,10 @@ def test_page_without_graphviz_has_a_note(tmp_path, monkeypatch):
 
 def test_report_wants_html(tmp_path):
     assert main(["report", SPEC, "-o", str(tmp_path / "net.pdf")]) == 2
+
+
+def test_report_says_what_it_wrote(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot: quick, and the line is the same
+    target = tmp_path / "net.html"
+    assert main(["report", str(ROOT / "specs/lenet5.arch"), "-o", str(target)]) == 0
+    assert capsys.readouterr().err == f"wrote {target} (report, 13 layers)\n"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..limits import DEFAULT_LIMITS
 from .common import add_spec_options, load_one, report_warnings, write_output
@@ -47,4 +48,6 @@ def run(args) -> int:
     status = report_warnings([net], args)
     check_param_budget(net, args.max_param_bytes)
     write_output(args.output, generate_source(net, softmax=args.softmax, source_name=args.spec))
+    if args.output not in (None, "-"):
+        print(f"wrote {args.output} (PyTorch module, {len(net.layers)} layers)", file=sys.stderr)
     return status

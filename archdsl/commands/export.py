@@ -1,6 +1,7 @@
 """`archdsl export`: an ONNX file for a spec, optionally verified in onnxruntime."""
 from __future__ import annotations
 
+import argparse
 import sys
 
 from .build import add_build_options
@@ -30,10 +31,11 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..onnx_export import export_module, verify
+    from ..onnx_export import check_exportable, export_module, verify
     from ..torch_backend import build
     net = load_one(args.spec, args)
     status = report_warnings([net], args)
+    check_exportable(net, lambda shape: load_one(args.spec, argparse.Namespace(**{**vars(args), "input": shape})))
     model = build(net, softmax=args.softmax, max_param_bytes=args.max_param_bytes)
     export_module(model, net.input_shape, args.output, opset=args.opset, dynamic_batch=not args.static_batch)
     print(f"wrote {args.output} (opset {args.opset}, "

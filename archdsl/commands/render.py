@@ -4,6 +4,7 @@ Exit codes: 0 written (also when Graphviz is missing and the .dot was written
 instead: a one-line warning says so), 1 spec errors, 2 usage errors."""
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -40,12 +41,16 @@ def run(args) -> int:
     status = report_warnings([net], args)
     if args.style == "volume":
         from ..render.volume import render_volume
-        _write(target, render_volume(net, collapse=args.collapse, layout=args.layout))
+        svg = render_volume(net, collapse=args.collapse, layout=args.layout)
+        _write(target, svg)
+        _wrote(target, f"volume, {_svg_size(svg)} px")
         return status
     from ..render.dot import render_dot
     text = render_dot(net, collapse=args.collapse, rankdir=args.rankdir, layout=args.layout)
+    what = f"graph, {_count_nodes(text)} nodes"
     if ext in (".dot", ".gv"):
         _write(target, text)
+        _wrote(target, what)
         return status
     from ..render import graphviz
     if graphviz.find_dot() is None:
@@ -59,7 +64,23 @@ def run(args) -> int:
     except graphviz.GraphvizError as exc:
         raise UsageError(str(exc)) from None
     _write(target, data)
+    _wrote(target, what)
     return status
+
+
+def _wrote(target: Path, what: str) -> None:
+    """The one line on stderr every command that writes a file prints, as export does."""
+    print(f"wrote {target} ({what})", file=sys.stderr)
+
+
+def _count_nodes(dot_text: str) -> int:
+    """Layer and folded-block nodes (`n12 [...]`, `f3 [...]`) in DOT text from render.dot."""
+    return len(re.findall(r"^\s*[nf]\d+ \[", dot_text, flags=re.M))
+
+
+def _svg_size(svg: str) -> str:
+    match = re.search(r'<svg[^>]* width="([\d.]+)" height="([\d.]+)"', svg)
+    return f"{round(float(match[1]))}\u00d7{round(float(match[2]))}" if match else "?"
 
 
 def _check_target(target: Path, ext: str, style: str) -> None:

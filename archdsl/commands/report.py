@@ -1,6 +1,7 @@
 """`archdsl report`: a self-contained HTML handout with the table and both diagrams."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..errors import UsageError
@@ -32,4 +33,5 @@ def run(args) -> int:
     from ..render.page import render_page
     write_output(args.output, render_page(net, layout=args.layout, depth=args.depth, batch=args.batch,
                                           collapse=args.collapse))
+    print(f"wrote {args.output} (report, {len(net.layers)} layers)", file=sys.stderr)
     return status

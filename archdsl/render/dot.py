@@ -51,6 +51,7 @@ class _DotWriter:
         self.layout = layout
         self.lines: list[str] = []
         self.rep: dict[Node, str] = {}  # node -> the DOT id drawing it
+        self.merges: list[Tree] = []  # concat/add regions, whose branches are pinned in order
         self.families: set[str] = set()
         self.stats = {s.node: s for s in net.analysis.stats}
 
@@ -61,7 +62,7 @@ class _DotWriter:
         body: list[str] = []
         self.lines = body
         self._children(tree, 1)
-        edges = self._edges()
+        edges = self._edges() + self._branch_order()
         head = [
             f"digraph {_q(self.net.name)} {{",
             f'  graph [rankdir={self.rankdir}, fontname={_q(P.FONT)}, fontsize=14, bgcolor="white", '
@@ -103,9 +104,9 @@ class _DotWriter:
     def _children(self, tree: Tree, depth: int) -> None:
         children = tree.children
         if tree.scope.kind in ("concat", "add"):
-            # dot's crossing minimisation lays sibling branches out right to left
-            # of their order in the file (measured on the gallery with Graphviz
-            # 2.43); emitting them reversed puts branch1 on the left, as written.
+            # Branches are emitted last first; with the invisible chain of
+            # `_branch_order` this is what puts branch 1 first in Graphviz 2.43.
+            self.merges.append(tree)
             children = children[::-1]
         for child in children:
             if isinstance(child, Node):
@@ -176,6 +177,25 @@ class _DotWriter:
                           f'color="{sw.border}", style="{style}"{peripheries}, tooltip={_q(tooltip)}];')
 
     # -- edges --------------------------------------------------------------------------
+
+    def _branch_order(self) -> list[str]:
+        """Pin sibling branches in source order: branch 1 on the left (TB) or on top (LR).
+
+        dot's crossing minimisation orders branches as it likes: a one-layer
+        branch (a downsample module's maxpool) can jump its neighbours, and the
+        order flips between TB and LR. Putting the branch heads on one rank,
+        chained by invisible edges, pins it. The directions (nodes emitted last
+        branch first, chain written forwards for TB and backwards for LR) were
+        measured with Graphviz 2.43 on every concat of the gallery;
+        tests/test_render.py checks the laid-out positions when `dot` is there."""
+        out = []
+        for tree in self.merges:
+            heads = [self.rep.get(c.nodes()[0]) for c in tree.children if isinstance(c, Tree)]
+            if len(heads) < 2 or None in heads or len(set(heads)) < len(heads):
+                continue  # folded into one node, or a single branch: nothing to order
+            chain = heads if self.rankdir == "TB" else heads[::-1]
+            out.append(f"  {{rank=same; {' -> '.join(chain)} [style=invis]}}")
+        return out
 
     def _edges(self) -> list[str]:
         out, seen = [], set()

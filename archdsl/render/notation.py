@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from ..ir import Node
 from ..ops.activation import Activation
-from ..ops.base import axes_text
 from ..ops.conv import Conv
 from ..ops.dense import Linear
 from ..ops.norm import BatchNorm, Dropout, LocalResponseNorm
@@ -23,18 +22,23 @@ def shape_text(shape, layout: str = "chw") -> str:
     return format_shape(shape, layout).replace("x", TIMES)
 
 
+def _axes(values: tuple[int, ...]) -> str:
+    """`4` when every axis agrees, `1×2×2` when they differ (× as in the shapes)."""
+    return str(values[0]) if len(set(values)) == 1 else TIMES.join(str(v) for v in values)
+
+
 def _window(w: Window) -> list[str]:
     parts = [TIMES.join(str(k) for k in w.kernel)]
     if any(s != 1 for s in w.stride):
-        parts.append(f"/{axes_text(w.stride)}")
+        parts.append(f"/{_axes(w.stride)}")
     if w.same:
         parts.append("same")
     else:
         before = tuple(pb for pb, _ in w.padding)
         if any(before):
-            parts.append(f"p{axes_text(before)}")
+            parts.append(f"p{_axes(before)}")
     if any(d != 1 for d in w.dilation):
-        parts.append(f"d{axes_text(w.dilation)}")
+        parts.append(f"d{_axes(w.dilation)}")
     return parts
 
 
@@ -55,7 +59,7 @@ def _global(op: GlobalPool) -> str:
 
 
 def _adaptive(op: AdaptivePool) -> str:
-    return f"adaptive {op.mode}pool \u2192 {axes_text(op.output_size)}"
+    return f"adaptive {op.mode}pool \u2192 {_axes(op.output_size)}"
 
 
 def _linear(op: Linear) -> str:

@@ -31,7 +31,10 @@ CHAR_W = 6.4  # average glyph width of an 11 px sans-serif, for sizing labels
 GAP = 22  # between consecutive items
 BRANCH_GAP = 16
 FAN = 26  # room for the lines that fan out to branches and back in
-DRAWN = ("io", "conv", "pool", "fc")  # families that get a box or bar of their own
+DRAWN = ("io", "conv", "pool", "fc")
+ROW_GAP = 28  # between wrapped rows; the arrow back to the left runs through it
+WRAP_ASPECT = 3.0  # wrap a figure more than this many times as wide as tall...
+SLIDE_ASPECT = 16 / 9  # ...into the number of rows that comes nearest a slide  # families that get a box or bar of their own
 
 
 def _log(v: int) -> float:
@@ -176,6 +179,7 @@ class Seq(Item):
     """Items left to right, joined by arrows; kernels drawn between boxes."""
 
     items: list[Item] = field(default_factory=list)
+    cy: float = 0  # the centre line, once drawn
 
     def __post_init__(self):
         self.width = sum(i.width for i in self.items) + GAP * max(len(self.items) - 1, 0)
@@ -183,6 +187,7 @@ class Seq(Item):
         self.down = max([i.down for i in self.items] + [0])
 
     def draw(self, x, cy, out):
+        self.cy = cy
         prev = None
         for item in self.items:
             item.draw(x, cy, out)
@@ -250,7 +255,10 @@ class Par(Item):
 
     def __post_init__(self):
         inner = max(b.width for b in self.branches)
-        self.width = FAN + inner + FAN + max(22, _text_w(self.label, FONT_PX - 1) / 2 + 11)
+        # The shape label sits right of the glyph, under the outgoing arrow:
+        # the branches' lines converge on the glyph from the left, so nothing crosses it.
+        label = 13 + _text_w(self.label, FONT_PX - 1) + 4 if self.label else 0
+        self.width = FAN + inner + FAN + 11 + max(11, label)
         heights = [max(b.up + b.down, 20) for b in self.branches]
         total = sum(heights) + BRANCH_GAP * (len(heights) - 1)
         y = -total / 2
@@ -265,12 +273,15 @@ class Par(Item):
         return self.x0
 
     def right_anchor(self) -> float:
-        return self.x0 + self.width
+        return self._glyph_x() + 10  # the arrow out starts at the glyph and runs over the label
+
+    def _glyph_x(self) -> float:
+        return self.x0 + FAN + max(b.width for b in self.branches) + FAN + 11
 
     def draw(self, x, cy, out):
         self.x0 = x
         inner = max(b.width for b in self.branches)
-        mx = x + FAN + inner + FAN + 11  # merge glyph centre
+        mx = self._glyph_x()  # merge glyph centre
         stroke = 'stroke="#6B7280" stroke-width="1.2" fill="none"'
         for branch, off in zip(self.branches, self.offsets):
             by = cy + off
@@ -291,7 +302,7 @@ class Par(Item):
                    f'stroke-width="1.3"/>')
         out.append(_text(mx, cy + 4, self.glyph, size=13, weight="bold", colour=sw.border))
         if self.label:
-            out.append(_text(mx, cy + 24, self.label, size=FONT_PX - 1, colour=P.MUTED))
+            out.append(_text(mx + 13, cy + 16, self.label, size=FONT_PX - 1, colour=P.MUTED, anchor="start"))
 
 
 # -- from the network to items -------------------------------------------------------------
@@ -389,14 +400,22 @@ def _split_title(title: str, width: int = 16) -> list[str]:
 
 
 def render_volume(net: Network, *, collapse: bool = False, layout: str = "chw") -> str:
-    """The volume-style figure of `net` as a standalone SVG document."""
+    """The volume-style figure of `net` as a standalone SVG document.
+
+    A figure much wider than tall (a collapsed ResNet is a long chain) is
+    wrapped into rows so that it fits a 16:9 slide."""
     builder = _Builder(net, collapse, layout)
-    seq = builder.seq(scope_tree(net.graph))
+    rows = _wrap(builder.seq(scope_tree(net.graph)).items)
     margin, header = 24, 62
-    width = max(seq.width + 2 * margin, 420)
-    height = header + seq.up + seq.down + margin
+    width = max(max(r.width for r in rows) + 2 * margin, 420)
+    height = header + sum(r.up + r.down for r in rows) + ROW_GAP * (len(rows) - 1) + margin
     out: list[str] = []
-    seq.draw(margin, header + seq.up, out)
+    y = header
+    for i, row in enumerate(rows):
+        row.draw(margin, y + row.up, out)
+        if i:
+            _return_arrow(rows[i - 1], row, margin, out)
+        y += row.up + row.down + ROW_GAP
     head = _header(net, builder.families, layout, margin)
     return "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}" '
@@ -407,6 +426,49 @@ def render_volume(net: Network, *, collapse: bool = False, layout: str = "chw") 
         f'<rect width="100%" height="100%" fill="white"/>',
         *head, *out, "</svg>",
     ]) + "\n"
+
+
+def _wrap(items: list[Item]) -> list[Seq]:
+    """One row, or as many rows as bring the figure nearest 16:9 when one
+    row would be more than WRAP_ASPECT times as wide as it is tall."""
+    one = Seq(items=items)
+    if one.width <= WRAP_ASPECT * (one.up + one.down + 86) or len(items) < 2:
+        return [one]
+    best, best_score = [one], math.inf
+    for k in range(2, min(len(items), 6) + 1):
+        rows = _split(items, k)
+        w = max(r.width for r in rows) + 48
+        h = sum(r.up + r.down for r in rows) + ROW_GAP * (k - 1) + 86
+        score = abs(math.log(w / h / SLIDE_ASPECT))
+        if score < best_score:
+            best, best_score = rows, score
+    return best
+
+
+def _split(items: list[Item], k: int) -> list[Seq]:
+    """`items` in at most `k` consecutive rows of about equal width."""
+    target = (sum(i.width for i in items) + GAP * (len(items) - 1)) / k
+    rows: list[list[Item]] = [[]]
+    width = 0.0
+    for item in items:
+        if rows[-1] and width + item.width / 2 > target and len(rows) < k:
+            rows.append([])
+            width = 0.0
+        rows[-1].append(item)
+        width += item.width + GAP
+    return [Seq(items=r) for r in rows]
+
+
+def _return_arrow(above: Seq, below: Seq, margin: float, out: list[str]) -> None:
+    """From the end of one row round to the start of the next, through the gap between them."""
+    last, first = above.items[-1], below.items[0]
+    y1, y2 = above.cy, below.cy
+    mid = y1 + above.down + ROW_GAP / 2
+    right = max(_right(last) + 12, margin + above.width + 4)
+    out.append(f'<path d="M{_n(_right(last) + 2)},{_n(y1)} L{_n(right)},{_n(y1)} L{_n(right)},{_n(mid)} '
+               f'L{_n(margin - 12)},{_n(mid)} L{_n(margin - 12)},{_n(y2)} L{_n(_left(first) - 3)},{_n(y2)}" '
+               f'stroke="#6B7280" stroke-width="1.2" fill="none" stroke-linejoin="round" '
+               f'marker-end="url(#arrow)"/>')
 
 
 def _header(net: Network, families: set[str], layout: str, margin: float) -> list[str]:
