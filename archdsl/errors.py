@@ -83,6 +83,12 @@ class UsageError(Exception):
     """A mistake in how the tool was called (bad flag value, missing file); exit code 2."""
 
 
+class OptionError(ArchError):
+    """An option given next to the spec (a network name, an input shape) that the
+    spec cannot honour. The API raises it like any ArchError; the CLI reports it
+    as a usage error (exit 2), since the spec itself is fine."""
+
+
 def format_diagnostic(d: Diagnostic) -> str:
     if d.span is None:
         head = f"{d.severity}: {d.message}"

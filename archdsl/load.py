@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import syntax as ast
-from .errors import ArchError, Diagnostic
+from .errors import ArchError, Diagnostic, OptionError
 from .limits import DEFAULT_LIMITS, Limits
 from .lower import Lowerer
 from .parse import parse
@@ -110,8 +110,8 @@ def lower_program(program: ast.Program, base: Path | None, limits: Limits = DEFA
         networks = [n for n in networks if n.name == network]
         if not networks:
             names = ", ".join(n.name for n in program.networks) or "none"
-            raise ArchError(Diagnostic("error", f"no network named {network} in {program.source.name}",
-                                       hint=f"networks in the file: {names}"))
+            raise OptionError(Diagnostic("error", f"no network named {network} in {program.source.name}",
+                                         hint=f"networks in the file: {names}"))
     if not networks and not ws.diagnostics:
         if not program.source.text.strip():
             what = "is empty"
@@ -127,6 +127,8 @@ def lower_program(program: ast.Program, base: Path | None, limits: Limits = DEFA
         lowerer = Lowerer(ws.blocks, limits, input_shape)
         try:
             graph = lowerer.lower_network(net)
+        except OptionError:
+            raise  # about the options, not the spec: reported on its own
         except ArchError as exc:
             errors.extend(exc.diagnostics)
             continue

@@ -7,23 +7,39 @@ lowering goes on, so one run reports every independent problem."""
 from __future__ import annotations
 
 import difflib
+import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import syntax as ast
-from .errors import ArchError, Diagnostic
+from .errors import ArchError, Diagnostic, OptionError
 from .ir import Graph, Node, Scope
 from .limits import DEFAULT_LIMITS, Limits
 from .ops import REGISTRY, REQUIRED, Add, Concat, Input, ShapeError, ValueProblem, Word
-from .ops.base import COERCE
-from .shapes import Shape, format_shape
+from .ops.base import COERCE, number_text
+from .shapes import Shape, describe_rank, format_shape
 from .source import Span
 
 KNOWN_WORDS = frozenset({"same", "valid", "true", "false"})
+STDLIB = Path(__file__).with_name("stdlib")  # bundled blocks: hints must not ask to edit them
 
 
 class _Abort(Exception):
     """Stops lowering when a limit is hit; its diagnostic is already recorded."""
+
+
+@dataclass(slots=True)
+class _Bound:
+    """A layer's attributes after binding: `values` when all is well, else None;
+    `partial` holds what did bind, `failed` the attributes whose values were bad,
+    `structural` whether the layer's arguments themselves were wrong (unknown or
+    missing attributes, extra positional values)."""
+
+    values: dict | None
+    partial: dict = field(default_factory=dict)
+    failed: frozenset = frozenset()
+    structural: bool = False
 
 
 @dataclass(slots=True)
@@ -49,6 +65,13 @@ class Lowerer:
         self.stack: list[_Frame] = []
         self.nesting = 0
         self.warned: set = set()
+        self.network = ""
+        # Error recovery: node index -> (keyword, span, shape) of the failed layer
+        # whose assumed output this node's shape rests on (see _guess).
+        self.assumed: dict[int, tuple[str, Span, Shape]] = {}
+        # Errors inside blocks, by (span, message): a block used ten times the
+        # same wrong way is reported once, with the other uses listed.
+        self.repeated: dict[tuple, tuple[Diagnostic, int]] = {}
 
     # -- diagnostics ------------------------------------------------------------
 
@@ -56,7 +79,20 @@ class Lowerer:
         notes = list(notes)
         if self.stack and self.stack[-1].call_span is not None:
             frame = self.stack[-1]
+            first = self.repeated.get((span, message))
+            if first is not None:
+                diagnostic, count = first
+                if count < 3:
+                    diagnostic.notes.append(f"the same error in the use at {frame.call_span}")
+                elif count == 3:
+                    diagnostic.notes.append("and in further uses")
+                self.repeated[(span, message)] = (diagnostic, count + 1)
+                return
             notes.append(f"in block {frame.block}, used at {frame.call_span}")
+            diagnostic = Diagnostic("error", message, span, notes, hint)
+            self.repeated[(span, message)] = (diagnostic, 0)
+            self.diagnostics.append(diagnostic)
+            return
         self.diagnostics.append(Diagnostic("error", message, span, notes, hint))
 
     def warn(self, message: str, span: Span, notes=(), hint: str | None = None) -> None:
@@ -74,6 +110,7 @@ class Lowerer:
     # -- entry point -----------------------------------------------------------------
 
     def lower_network(self, net: ast.NetworkDef) -> Graph:
+        self.network = net.name
         root = self._scope("network", net.name, None, None, net.span, path="")
         body = net.body
         if not body or not (isinstance(body[0], ast.Layer) and body[0].op == "input"):
@@ -189,10 +226,19 @@ class Lowerer:
         raise TypeError(stmt)  # pragma: no cover - the parser makes no other kind
 
     def _lower_input(self, stmt: ast.Layer, scope: Scope, env) -> Node | None:
-        values = self._bind(Input, stmt, env)
+        values = self._bind(Input, stmt, env).values
         if values is None:
             return None
-        shape = self.input_override or values["shape"]
+        shape = values["shape"]
+        override = self.input_override
+        if override is not None:
+            if len(override) != len(shape):
+                # The spec is fine; the option does not fit it (a usage error in the CLI).
+                raise OptionError(Diagnostic(
+                    "error", f"input {format_shape(override)} is {describe_rank(override)}, but network "
+                             f"{self.network} takes {describe_rank(shape)} ({format_shape(shape)} at {stmt.span})",
+                    stmt.span, hint=f"give {len(shape)} sizes, as in {format_shape(shape)}"))
+            shape = override
         if any(d > self.limits.max_dim for d in shape):
             self.error(f"input size {format_shape(shape)} exceeds the limit of {self.limits.max_dim:,}",
                        stmt.span)
@@ -205,19 +251,78 @@ class Lowerer:
         if cls is None:
             self._unknown_layer(stmt)
             return self._node(None, stmt.op, _inputs(tip), None, scope, stmt.span, stmt.label)
-        values = self._bind(cls, stmt, env)
-        op, shape = None, None
-        if values is not None and tip is not None and tip.shape is not None:
+        bound = self._bind(cls, stmt, env)
+        op, shape, guess = None, None, None
+        shape_in = tip.shape if tip is not None else None
+        if shape_in is not None and bound.values is not None:
             try:
-                op = cls.make(values, [tip.shape])
-                shape = op.infer([tip.shape])
+                op = cls.make(bound.values, [shape_in])
+                shape = op.infer([shape_in])
                 self._check_size(shape, stmt.span)
-                for lint in op.lint([tip.shape]):
-                    self.warn(lint.message, stmt.span, lint.notes, lint.hint)
+                for lint in op.lint([shape_in]):
+                    self.warn(lint.message, stmt.span, [*lint.notes, *self._assuming(tip)], lint.hint)
             except ShapeError as exc:
-                self.error(exc.message, stmt.span, exc.notes, exc.hint)
+                self._shape_error(exc, stmt, env, tip)
                 op, shape = None, None
-        return self._node(op, cls.keywords[0], _inputs(tip), shape, scope, stmt.span, stmt.label)
+                guess = shape_in if cls.keeps_shape else exc.shape
+        elif shape_in is not None:
+            guess = self._guess(cls, bound, shape_in)
+        node = self._node(op, cls.keywords[0], _inputs(tip), shape if guess is None else guess,
+                          scope, stmt.span, stmt.label)
+        self._track(node, [tip], guess, stmt.span)
+        return node
+
+    # -- error recovery --------------------------------------------------------------------
+
+    def _guess(self, cls, bound: _Bound, shape_in: Shape) -> Shape | None:
+        """The output of a layer whose attributes failed, when it does not depend on
+        them: a shape-keeping layer, or only shape-neutral attributes (groups, bias)
+        wrong. Anything else (a bad stride, an unknown attribute that may be a
+        misspelt one) leaves the output unknown, so no error is invented from it."""
+        if cls.keeps_shape:
+            return shape_in
+        if bound.structural or not bound.failed <= cls.shape_neutral:
+            return None
+        values = dict(bound.partial)
+        for attr in cls.attrs:
+            if attr.name in bound.failed:
+                values[attr.name] = None if attr.default is None else COERCE[attr.type](attr.default, attr.name)
+        try:
+            return cls.make(values, [shape_in]).infer([shape_in])
+        except ShapeError as exc:
+            return exc.shape
+
+    def _track(self, node: Node, tips, guess: Shape | None, span: Span) -> None:
+        """Remember which failed layer a node's shape was assumed from: the first
+        one upstream, since every later assumption rests on it."""
+        for tip in tips:
+            if tip is not None and tip.index in self.assumed:
+                self.assumed[node.index] = self.assumed[tip.index]
+                return
+        if guess is not None:
+            self.assumed[node.index] = (node.keyword, span, guess)
+
+    def _assuming(self, *tips) -> list[str]:
+        """A note for an error found on a shape that rests on an earlier failed layer."""
+        for tip in tips:
+            if tip is not None and tip.index in self.assumed:
+                keyword, span, shape = self.assumed[tip.index]
+                return [f"assuming the {keyword} at {span} gives {format_shape(shape)} once its own error is fixed"]
+        return []
+
+    def _shape_error(self, exc: ShapeError, stmt: ast.Layer, env, tip) -> None:
+        notes, hint = [*exc.notes, *self._assuming(tip)], exc.hint
+        expr = _attr_expr(REGISTRY[stmt.op], stmt, exc.culprit) if exc.culprit else None
+        if isinstance(expr, ast.Name) and expr.id in env and self.stack:
+            # The value came from a block parameter: name it, and where it was given.
+            name, value, block = expr.id, env[expr.id], self.stack[-1].block
+            written = next((kw.name for kw in stmt.kwargs if kw.value is expr), exc.culprit)
+            notes.insert(0, f"{written}={name}, and {name} is {_show(value)} in this use of {block}")
+            c_in = tip.shape[0] if tip is not None and tip.shape else None
+            if exc.culprit == "g" and isinstance(value, int) and c_in and c_in % value:
+                hint = (f"{name} is {value} but the input has {c_in} channels: use {block} with "
+                        f"{name}={c_in}, or give it a {value}-channel input")
+        self.error(exc.message, stmt.span, notes, hint)
 
     def _check_size(self, shape: Shape, span: Span) -> None:
         if any(d > self.limits.max_dim for d in shape):
@@ -236,7 +341,9 @@ class Lowerer:
         block = self.blocks.get(stmt.block)
         if block is None:
             if stmt.block in REGISTRY:
-                hint = f"'{stmt.block}' is a layer: write `{stmt.block} ...` with a space, not parentheses"
+                written = [_text(a.span) for a in stmt.args] + [_text(kw.span) for kw in stmt.kwargs]
+                fixed = " ".join([stmt.block, *written]) if None not in written else f"{stmt.block} ..."
+                hint = f"{stmt.block} is a layer: write `{fixed}` (no parentheses)"
             else:
                 close = difflib.get_close_matches(stmt.block, list(self.blocks), n=1, cutoff=0.6)
                 hint = f"did you mean '{close[0]}'?" if close else "define it with `block Name(...) { ... }` or `use` the file that has it"
@@ -311,7 +418,79 @@ class Lowerer:
                 name = self._fresh(scope, "shortcut")
                 inner = self._scope("shortcut", "shortcut", name, region, stmt.shortcut_span)
                 skip = self._lower_body(stmt.shortcut, tip, inner, env)
-        return self._merge(Add(residual=True), "add", [body_tip, skip], scope, stmt.span, stmt.label)
+        body = body_tip.shape if body_tip is not None else None
+        carried = skip.shape if skip is not None else None
+        if body is None or carried is None or body == carried:
+            return self._merge(Add(residual=True), "add", [body_tip, skip], scope, stmt.span, stmt.label)
+        self._residual_mismatch(stmt, tip, body_tip, skip, env)
+        # The fix goes into the skip, so the sum will have the body's shape.
+        guess = body if len(body) == len(carried) else None
+        node = self._node(None, "add", [body_tip, skip], guess, scope, stmt.span, stmt.label)
+        self._track(node, [body_tip, skip], guess, stmt.span)
+        return node
+
+    def _residual_mismatch(self, stmt: ast.Residual, tip, body_tip, skip, env) -> None:
+        body, carried = body_tip.shape, skip.shape
+        assumed = self._assuming(body_tip, skip)
+        if len(body) != len(carried):
+            self.error("residual body and skip have different shapes", stmt.span,
+                       [f"body gives {format_shape(body)}, the skip carries {format_shape(carried)}", *assumed],
+                       hint="the body changes the rank; a residual body must keep it")
+            return
+        projection = self._projection(stmt, tip.shape, body, env)
+        if skip is not tip:
+            # The shortcut exists and is what is wrong: point at it.
+            self.error("the residual's shortcut and body give different shapes", stmt.shortcut_span,
+                       [f"the shortcut gives {format_shape(carried)} but the body gives {format_shape(body)}",
+                        *assumed],
+                       hint=f"the shortcut must turn the input {format_shape(tip.shape)} into "
+                            f"{format_shape(body)}, e.g. `shortcut {{ {projection} }}`")
+            return
+        hint = f"add a projection shortcut: `shortcut {{ {projection} }}`"
+        frame = self.stack[-1] if self.stack else None
+        if frame is not None and frame.call_span is not None and _bundled(stmt.span):
+            # A bundled block is not the user's to edit: say what its use needs.
+            used = _text(frame.call_span) or frame.block
+            hint = (f"{used} adds its input back, so its input must already be {format_shape(body)}; "
+                    f"here it gets {format_shape(tip.shape)}")
+        self.error("residual body and skip have different shapes", stmt.span,
+                   [f"body gives {format_shape(body)}, the skip carries {format_shape(carried)}", *assumed],
+                   hint=hint)
+
+    def _projection(self, stmt: ast.Residual, shape_in: Shape, body: Shape, env) -> str:
+        """The 1x1 conv that maps the input onto the body's shape. Inside a block it
+        is written with the block's parameters (`conv c k=1 s=s`), so that it holds
+        for every use of the block, not just the one that failed."""
+        layers = [s for s in stmt.body if isinstance(s, ast.Layer)]
+        convs = [s for s in layers if s.op == "conv"]
+        channels = str(body[0])
+        ratios = [n // m if m and n % m == 0 else None for n, m in zip(shape_in[1:], body[1:])]
+        stride = ""
+        if ratios and None not in ratios and max(ratios) > 1:
+            stride = f" s={ratios[0]}" if len(set(ratios)) == 1 else " s=" + "x".join(map(str, ratios))
+        if self.stack and env:
+            out = [_attr_expr(REGISTRY["conv"], c, "out") for c in convs]
+            spelled = [e for e in out if e is not None and _mentions(e, env) and _text(e.span)
+                       and self._quiet_eval(e, env) == body[0]]
+            if spelled:
+                channels = _text(spelled[-1].span)
+            else:
+                named = [k for k, v in env.items() if v == body[0] and type(v) is int]
+                channels = named[0] if len(named) == 1 else channels
+            strides = [e for e in (_attr_expr(REGISTRY["conv"], c, "s") for c in convs)
+                       if e is not None and _mentions(e, env) and _text(e.span)]
+            if len(strides) == 1:
+                stride = f" s={_text(strides[0].span)}"
+        no_bias = any(isinstance(kw.value, ast.Name) and kw.value.id == "false"
+                      for c in convs for kw in c.kwargs if kw.name == "bias")
+        bn = any(s.op in ("bn", "batchnorm") for s in layers)
+        return f"conv {channels} k=1{stride}{' bias=false' if no_bias else ''}{'; bn' if bn else ''}"
+
+    def _quiet_eval(self, expr, env):
+        try:
+            return _evaluate(expr, env)
+        except (_EvalError, RecursionError):
+            return None
 
     def _merge(self, op, keyword, tips, scope, span, label):
         shapes = [t.shape if t is not None else None for t in tips]
@@ -320,68 +499,92 @@ class Lowerer:
             try:
                 shape = op.infer(shapes)
             except ShapeError as exc:
-                self.error(exc.message, span, exc.notes, exc.hint)
+                self.error(exc.message, span, [*exc.notes, *self._assuming(*tips)], exc.hint)
                 op = None
         inputs = [t for t in tips if t is not None]
-        return self._node(op, keyword, inputs, shape, scope, span, label)
+        node = self._node(op, keyword, inputs, shape, scope, span, label)
+        self._track(node, inputs, None, span)
+        return node
 
     # -- attribute binding ---------------------------------------------------------------
 
-    def _bind(self, cls, stmt: ast.Layer, env) -> dict | None:
-        """Match positional and key=value arguments to the kind's attributes and coerce them."""
+    def _bind(self, cls, stmt: ast.Layer, env) -> _Bound:
+        """Match positional and key=value arguments to the kind's attributes and coerce them.
+
+        One mistake gets one error: a value given positionally where a required
+        attribute is missing (`maxpool 2`), or under a misspelt name close to a
+        missing one (`kernal=3`), is reported once, with the corrected layer."""
         keyword = stmt.op
+        if self._size_typo(stmt, env):
+            return _Bound(None, structural=True)
         positional = [a for a in cls.attrs if a.positional]
         by_name = {}
         for attr in cls.attrs:
             for n in (attr.name, *attr.aliases):
                 by_name[n] = attr
         raw: dict[str, tuple] = {}
-        ok = True
-        for i, arg in enumerate(stmt.args):
-            if i >= len(positional):
-                if positional:
-                    names = ", ".join(a.name for a in positional)
-                    msg = f"{keyword} takes {len(positional)} positional value{'s' if len(positional) > 1 else ''} ({names}), got {len(stmt.args)}"
-                else:
-                    msg = f"{keyword} takes no positional values"
-                others = [a.name for a in cls.attrs if not a.positional]
-                self.error(msg, arg.span, hint=f"name the others, e.g. {others[0]}=..." if others else None)
-                ok = False
-                break
-            raw[positional[i].name] = (positional[i].name, arg)
+        failed: set[str] = set()
+        for attr, arg in zip(positional, stmt.args):
+            raw[attr.name] = (attr.name, arg)
+        extra = list(stmt.args[len(positional):])
+        unknown = []
         for kw in stmt.kwargs:
             attr = by_name.get(kw.name)
             if attr is None:
-                options = sorted(by_name)
-                close = difflib.get_close_matches(kw.name, options, n=1, cutoff=0.5)
-                if options:
-                    hint = (f"did you mean '{close[0]}'? " if close else "") + \
-                        f"{keyword} takes: {', '.join(a.name for a in cls.attrs)}"
-                else:
-                    hint = f"{keyword} takes no parameters"
-                self.error(f"unknown parameter '{kw.name}' for {keyword}", kw.name_span, hint=hint)
-                ok = False
+                unknown.append(kw)
                 continue
             if attr.name in raw:
                 first = raw[attr.name][0]
                 spelled = f" (as {first} and {kw.name})" if first != kw.name else ""
                 self.error(f"{attr.name} is given twice{spelled}", kw.span,
                            hint=f"keep one {attr.name}=...")
-                ok = False
+                failed.add(attr.name)
                 continue
             raw[attr.name] = (kw.name, kw.value)
+        missing = [a for a in cls.attrs if a.name not in raw and a.default is REQUIRED]
+        structural = bool(extra or unknown or missing)
+        if extra:
+            if positional:
+                names = ", ".join(a.name for a in positional)
+                msg = (f"{keyword} takes {len(positional)} positional value{'s' if len(positional) > 1 else ''} "
+                       f"({names}), got {len(stmt.args)}")
+            else:
+                msg = f"{keyword} takes no positional values"
+            # The extra values were most likely meant for the missing attributes.
+            takers = missing[:len(extra)] if len(extra) <= len(missing) else []
+            fixed = self._rewrite(stmt, {arg.span: f"{attr.name}={_text(arg.span)}"
+                                         for attr, arg in zip(takers, extra)}) if takers else None
+            if fixed:
+                missing = missing[len(takers):]
+                hint = f"write `{fixed}`"
+            else:
+                others = [a.name for a in cls.attrs if not a.positional]
+                hint = f"name the others, e.g. {others[0]}=..." if others else None
+            self.error(msg, extra[0].span, hint=hint)
+        for kw in unknown:
+            options = sorted(by_name)
+            close = difflib.get_close_matches(kw.name, options, n=1, cutoff=0.5)
+            target = by_name[close[0]] if close else None
+            fixed = self._rewrite(stmt, {kw.name_span: close[0]}) if target in missing else None
+            if fixed:
+                missing.remove(target)  # the misspelt name was that attribute
+                hint = f"did you mean '{close[0]}'? write `{fixed}`"
+            elif options:
+                hint = (f"did you mean '{close[0]}'? " if close else "") + \
+                    f"{keyword} takes: {', '.join(a.name for a in cls.attrs)}"
+            else:
+                hint = f"{keyword} takes no parameters"
+            self.error(f"unknown parameter '{kw.name}' for {keyword}", kw.name_span, hint=hint)
+        for attr in missing:
+            example = _EXAMPLES.get(keyword, "")
+            self.error(f"{keyword} needs {attr.name} ({attr.doc})", stmt.span,
+                       hint=f"for example `{example}`" if example else None)
         values = {}
         for attr in cls.attrs:
             if attr.name not in raw:
                 if attr.default is REQUIRED:
-                    example = _EXAMPLES.get(keyword, "")
-                    self.error(f"{keyword} needs {attr.name} ({attr.doc})", stmt.span,
-                               hint=f"for example `{example}`" if example else None)
-                    ok = False
-                elif attr.default is None:
-                    values[attr.name] = None
-                else:
-                    values[attr.name] = COERCE[attr.type](attr.default, attr.name)
+                    continue
+                values[attr.name] = None if attr.default is None else COERCE[attr.type](attr.default, attr.name)
                 continue
             written, expr = raw[attr.name]
             if isinstance(expr, ast.Name) and expr.id not in env and attr.type in _WORD_TYPES:
@@ -390,14 +593,60 @@ class Lowerer:
             else:
                 value = self._eval(expr, env)
             if value is None:
-                ok = False
+                failed.add(attr.name)
                 continue
             try:
                 values[attr.name] = COERCE[attr.type](value, written)
             except ValueProblem as exc:
                 self.error(exc.message, expr.span, hint=exc.hint)
-                ok = False
-        return values if ok else None
+                failed.add(attr.name)
+        ok = not failed and not structural
+        return _Bound(values if ok else None, values, frozenset(failed), structural)
+
+    def _size_typo(self, stmt: ast.Layer, env) -> bool:
+        """`input 3 x 32 x 32`, `input 3X32X32`, `k=3 x 3`: a size split by spaces or
+        written with a capital X lexes as numbers and names. Report it as one error."""
+        items = sorted([*stmt.args, *(kw.value for kw in stmt.kwargs)], key=lambda e: (e.span.line, e.span.col))
+
+        def times(e):  # `x`, `X`, `X32`, `x3X3`: the rest of a size
+            return isinstance(e, ast.Name) and e.id not in env and _TIMES.fullmatch(e.id) is not None
+
+        def number(e):
+            return isinstance(e, ast.Dims) or (isinstance(e, ast.Num) and type(e.value) is int)
+
+        for i, item in enumerate(items):
+            if not times(item) or i == 0 or not number(items[i - 1]) or not _adjacent(items[i - 1], item):
+                continue
+            run = [items[i - 1], item]
+            for nxt in items[i + 1:]:
+                if not (number(nxt) or times(nxt)) or not _adjacent(run[-1], nxt):
+                    break
+                run.append(nxt)
+            text = _text(Span(run[0].span.file, run[0].span.line, run[0].span.col,
+                              run[-1].span.end_line, run[-1].span.end_col, run[0].span.source))
+            if text is None:
+                return False
+            fixed = re.sub(r"\s+", "", text).lower()
+            if not re.fullmatch(r"\d+(?:x\d+)+", fixed):
+                return False
+            span = Span(run[0].span.file, run[0].span.line, run[0].span.col, run[-1].span.end_line,
+                        run[-1].span.end_col, run[0].span.source)
+            self.error(f"'{text}' is not a size", span,
+                       hint=f"write sizes without spaces and with a lowercase x: {fixed}")
+            return True
+        return False
+
+    def _rewrite(self, stmt: ast.Layer, fixes: dict[Span, str]) -> str | None:
+        """The layer as written with some spans replaced; None when it spans lines."""
+        span = stmt.span
+        if span.source is None or span.end_line != span.line or any(s.line != span.line for s in fixes):
+            return None
+        line = span.source.line(span.line)
+        text = line[span.col - 1: span.end_col - 1]
+        for fix in sorted(fixes, key=lambda s: s.col, reverse=True):
+            start, end = fix.col - span.col, fix.end_col - span.col
+            text = text[:start] + fixes[fix] + text[end:]
+        return text
 
     def _bind_call(self, block: ast.BlockDef, stmt: ast.Call, env) -> dict | None:
         params = block.params
@@ -466,6 +715,9 @@ class Lowerer:
 
 # Attribute types whose values include bare words (true/false, same/valid).
 _WORD_TYPES = frozenset({"bool", "padding"})
+
+# What follows the first number of a size typed with spaces or a capital X.
+_TIMES = re.compile(r"[xX](?:\d+(?:[xX]\d+)*)?")
 
 _EXAMPLES = {
     "conv": "conv 64 k=3 p=1", "maxpool": "maxpool k=2 s=2", "avgpool": "avgpool k=2 s=2",
@@ -544,9 +796,55 @@ def _arith(expr: ast.BinOp, a, b):
 def _show(value) -> str:
     if isinstance(value, tuple):
         return "x".join(str(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    return number_text(value)
+
+
+def _text(span: Span) -> str | None:
+    """The source text of a one-line span (None across lines)."""
+    if span.source is None or span.end_line != span.line:
+        return None
+    return span.source.line(span.line)[span.col - 1: span.end_col - 1]
+
+
+def _bundled(span: Span) -> bool:
+    try:
+        return Path(span.file).resolve().is_relative_to(STDLIB.resolve())
+    except (OSError, ValueError):
+        return False
+
+
+def _adjacent(a, b) -> bool:
+    """Nothing but blanks between two expressions (no `key=` in between)."""
+    if a.span.end_line != b.span.line or a.span.source is None:
+        return False
+    return not a.span.source.line(b.span.line)[a.span.end_col - 1: b.span.col - 1].strip()
+
+
+def _mentions(expr, env) -> bool:
+    """Whether an expression uses a block parameter."""
+    if isinstance(expr, ast.Name):
+        return expr.id in env
+    if isinstance(expr, ast.BinOp):
+        return _mentions(expr.left, env) or _mentions(expr.right, env)
+    if isinstance(expr, ast.Neg):
+        return _mentions(expr.operand, env)
+    if isinstance(expr, ast.TupleExpr):
+        return any(_mentions(e, env) for e in expr.items)
+    return False
+
+
+def _attr_expr(cls, stmt: ast.Layer, name: str):
+    """The expression a layer gives for attribute `name`, by keyword, alias or position."""
+    attr = next((a for a in cls.attrs if a.name == name), None)
+    if attr is None:
+        return None
+    for kw in stmt.kwargs:
+        if kw.name in (attr.name, *attr.aliases):
+            return kw.value
+    positional = [a.name for a in cls.attrs if a.positional]
+    if name in positional and positional.index(name) < len(stmt.args):
+        return stmt.args[positional.index(name)]
+    return None
 
 
 def _inputs(tip):

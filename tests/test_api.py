@@ -157,8 +157,28 @@ def test_network_flag_picks_one(tmp_path, capsys):
     assert [d["network"] for d in json.loads(capsys.readouterr().out)] == ["Small", "Big"]
     assert main(["check", str(spec), "-f", "json", "--network", "Small"]) == 0
     assert json.loads(capsys.readouterr().out)["network"] == "Small"
-    assert main(["check", str(spec), "--network", "Nope"]) == 1
-    assert "networks in the file: Small, Big" in capsys.readouterr().err
+    # A network the file lacks is a usage error (exit 2) for every command.
+    for command in (["check"], ["render", "-o", str(tmp_path / "x.svg")], ["report", "-o", str(tmp_path / "r.html")]):
+        assert main([*command, str(spec), "--network", "Nope"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("archdsl: error: no network named Nope")
+        assert "networks in the file: Small, Big" in err
+    with pytest.raises(archdsl.ArchError, match="no network named Nope"):
+        archdsl.load(spec, network="Nope")  # the API keeps raising ArchError
+
+
+def test_input_of_another_rank_is_refused(tmp_path, capsys):
+    """--input must keep the spec's rank: 3x64 on a 2-D spec would silently make it 1-D."""
+    spec = tmp_path / "two.arch"
+    spec.write_text(TWO, encoding="utf-8")
+    assert main(["check", str(spec), "--network", "Small", "--input", "3x64"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("archdsl: error: --input 3x64 is a 1-D map (CxL), but network Small takes a 2-D map")
+    assert "3x32x32" in err
+    assert main(["check", str(spec), "--network", "Small", "--input", "3x64x64", "-f", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["input"] == [3, 64, 64]
+    with pytest.raises(archdsl.ArchError, match="1-D map"):
+        archdsl.load(spec, network="Small", input_shape=(3, 64))
 
 
 def test_every_layer_kind_and_alias_is_documented():

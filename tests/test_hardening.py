@@ -226,3 +226,57 @@ def test_atomic_write_keeps_permissions(tmp_path):
     os.chmod(target, 0o640)
     write_atomic(target, "b")
     assert (os.stat(target).st_mode & 0o777) == 0o640
+
+
+# -- diagnostics that must not mislead --------------------------------------------------
+
+def _errors(text: str) -> list:
+    with pytest.raises(archdsl.ArchError) as info:
+        archdsl.loads(text, "t.arch")
+    return [d for d in info.value.diagnostics if d.severity == "error"]
+
+
+@pytest.mark.parametrize("text", [
+    "network N {\n  input 3x8x8\n  conv 16, k=3, s=2, p=1, d=1, g=1\n}\n",
+    "network N {\n  input 3x8x8\n  conv 16 k=3 +\n}\n",
+    "network N {\n  input 3x8x8\n  x:\n}\n",
+    "network N {\n  input 3x8x8\n  residul { relu }\n}\n",
+    "network N {\n  input 3x8x8\n  conv 4 k=3 @\n}\n",
+    "network N {\n  input 3x8x8\n",
+    "block B(c {\n}\n",
+])
+def test_expected_lists_are_never_cut_short(text):
+    """What was expected is summarised in words, never truncated with 'or ...'."""
+    (error,) = _errors(text)
+    assert "..." not in error.format()
+    assert "\\\\" not in error.format()
+
+
+def test_braces_in_comments_and_strings_do_not_count():
+    text = 'use "a{.arch"\nnetwork N { # }\n  input 3x8x8  # {\n  repeat 2 { relu\n  conv 3 k=1\n}\n'
+    with pytest.raises(archdsl.ArchError) as info:
+        archdsl.loads(text, "t.arch")
+    assert info.value.diagnostics[-1].hint == "the '{' of `repeat 2 {` at line 4:12 is never closed"
+
+
+def test_no_error_is_invented_from_an_unknown_shape():
+    """A bad stride leaves the conv's output unknown: the fc after it (which would
+    need a flatten on any real output) is not blamed; the independent relu is."""
+    errors = _errors("network N {\n  input 3x32x32\n  conv 16 k=3 s=0\n  fc 10\n  relu foo=2\n}\n")
+    assert [(e.line, e.message) for e in errors] == [
+        (3, "s must be positive, got 0"), (5, "unknown parameter 'foo' for relu")]
+
+
+def test_errors_found_past_a_failed_layer_say_what_they_assume():
+    errors = _errors("network N {\n  input 3x8x8\n  conv 8 k=3 p=1 g=2\n  bn eps=0\n  fc 10\n}\n")
+    assert [e.line for e in errors] == [3, 4, 5]
+    assert errors[2].message.startswith("fc needs a flat vector but its input is the feature map 8x8x8")
+    assert errors[2].notes == ["assuming the conv at t.arch:3:3 gives 8x8x8 once its own error is fixed"]
+
+
+def test_a_block_used_the_same_wrong_way_is_reported_once():
+    errors = _errors("block B(c) {\n  conv c/4 k=1\n}\n"
+                     "network N {\n  input 3x8x8\n  B(30)\n  B(30)\n  B(30)\n}\n")
+    (error,) = errors
+    assert error.notes == ["in block B, used at t.arch:6:3", "the same error in the use at t.arch:7:3",
+                           "the same error in the use at t.arch:8:3"]

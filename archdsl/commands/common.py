@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import Diagnostic, UsageError
+from ..errors import Diagnostic, OptionError, UsageError
 from ..limits import DEFAULT_LIMITS, Limits
 
 
@@ -71,7 +71,13 @@ def load_networks(path: str, args):
     """Load every network of one spec (or the one --network names)."""
     from ..network import load_all
     check_spec_path(path)
-    return load_all(path, input_shape=args.input, limits=limits_from(args), network=args.network)
+    try:
+        return load_all(path, input_shape=args.input, limits=limits_from(args), network=args.network)
+    except OptionError as exc:
+        # --network or --input that the spec cannot honour: a usage error (exit 2).
+        first = exc.first
+        message = first.message + (f"; {first.hint}" if first.hint else "")
+        raise UsageError(f"--{message}" if message.startswith("input ") else message) from None
 
 
 def check_spec_path(path: str) -> None:
@@ -115,7 +121,12 @@ def report_warnings(nets, args) -> int:
     """Print warnings; with --strict they make the exit code 1."""
     warnings = [w for n in nets for w in n.warnings]
     print_diagnostics(warnings)
-    return 1 if warnings and getattr(args, "strict", False) else 0
+    if warnings and getattr(args, "strict", False):
+        # Say why the exit code is 1 though everything printed is a warning.
+        n = len(warnings)
+        print(f"archdsl: error: {n} warning{'s' if n > 1 else ''} treated as errors (--strict)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def write_output(path: str | None, text: str) -> None:

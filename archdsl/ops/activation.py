@@ -11,6 +11,7 @@ class Activation(Op):
     """An element-wise non-linearity; `param` is its one hyper-parameter, if any."""
 
     family = "act"
+    keeps_shape = True
     param: float | None = None
 
     @classmethod
@@ -61,4 +62,5 @@ class Softmax(Op):
 
     keywords = ("softmax",)
     family = "act"
+    keeps_shape = True
     doc = "Softmax over channels (dim 1 with the batch)."

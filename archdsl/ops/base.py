@@ -28,13 +28,22 @@ class ValueProblem(Exception):
 
 
 class ShapeError(Exception):
-    """A layer cannot apply to its input; `notes` hold the arithmetic."""
+    """A layer cannot apply to its input; `notes` hold the arithmetic.
 
-    def __init__(self, message: str, notes: list[str] | None = None, hint: str | None = None):
+    `culprit` names the attribute at fault when one is (lowering then says which
+    block parameter it came from); `shape` is the output the layer would have
+    once the error is fixed, when the error does not bear on it (groups that do
+    not divide the channels): lowering carries on with it to find independent
+    errors further down."""
+
+    def __init__(self, message: str, notes: list[str] | None = None, hint: str | None = None,
+                 culprit: str | None = None, shape: Shape | None = None):
         super().__init__(message)
         self.message = message
         self.notes = notes or []
         self.hint = hint
+        self.culprit = culprit
+        self.shape = shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,13 @@ class Lint:
 
 # -- value coercion -------------------------------------------------------------
 
+def number_text(value: Any) -> str:
+    """A number the way it was most likely written: 1.0 stays 1.0 (not 1), 1e-4 stays short."""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
 def _kind(value: Any) -> str:
     if isinstance(value, Word):
         return f"the word '{value}'"
@@ -70,8 +86,17 @@ def _kind(value: Any) -> str:
     if isinstance(value, tuple):
         return "a size " + "x".join(str(v) for v in value)
     if isinstance(value, float):
-        return f"the number {value:g}"
+        return f"the number {number_text(value)}"
+    if isinstance(value, str):
+        return f'the string "{value}"'
     return repr(value)
+
+
+def _quoted_word(value: Any, name: str, words: tuple[str, ...]) -> None:
+    """`p="same"`, `bias="false"`: the right word in quotes; say the quotes go."""
+    if isinstance(value, str) and not isinstance(value, Word) and value in words:
+        raise ValueProblem(f"{name} takes the bare word {value}, not a quoted string",
+                           hint=f"quotes are not needed: {name}={value}")
 
 
 def _as_int(value: Any, name: str, minimum: int) -> int:
@@ -105,6 +130,7 @@ def coerce_axes0(value, name):
 
 
 def coerce_padding(value, name):
+    _quoted_word(value, name, ("same", "valid"))
     if isinstance(value, Word):
         if value in ("same", "valid"):
             return str(value)
@@ -114,6 +140,7 @@ def coerce_padding(value, name):
 
 
 def coerce_bool(value, name):
+    _quoted_word(value, name, ("true", "false"))
     if isinstance(value, Word) and value in ("true", "false"):
         return value == "true"
     if isinstance(value, bool):
@@ -128,18 +155,18 @@ def coerce_float(value, name):
 
 
 def coerce_positive_float(value, name):
-    value = coerce_float(value, name)
-    if value <= 0:
-        raise ValueProblem(f"{name} must be positive, got {value:g}")
-    return value
+    number = coerce_float(value, name)
+    if number <= 0:
+        raise ValueProblem(f"{name} must be positive, got {number_text(value)}")
+    return number
 
 
 def coerce_probability(value, name):
-    value = coerce_float(value, name)
-    if not 0 <= value < 1:
-        raise ValueProblem(f"{name} must be in [0, 1), got {value:g}",
+    number = coerce_float(value, name)
+    if not 0 <= number < 1:
+        raise ValueProblem(f"{name} must be in [0, 1), got {number_text(value)}",
                            hint="dropout takes the probability of dropping, e.g. dropout 0.5")
-    return value
+    return number
 
 
 def coerce_dims(value, name):
@@ -183,6 +210,11 @@ class Op:
     doc: ClassVar[str] = ""
     min_inputs: ClassVar[int] = 1
     max_inputs: ClassVar[int] = 1
+    # Error recovery: a layer whose output always has its input's shape, and the
+    # attributes that never bear on the output shape. When a layer fails on
+    # these alone, lowering still knows its output and looks for further errors.
+    keeps_shape: ClassVar[bool] = False
+    shape_neutral: ClassVar[frozenset[str]] = frozenset()
 
     @property
     def kind(self) -> str:

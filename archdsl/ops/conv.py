@@ -16,6 +16,7 @@ class Conv(Op):
 
     keywords = ("conv",)
     family = "conv"
+    shape_neutral = frozenset({"g", "bias"})
     doc = "Convolution over a CxL, CxHxW or CxDxHxW input (1-D/2-D/3-D by the input's rank)."
     attrs = (
         Attr("out", "int", positional=True, aliases=("out_channels", "filters"), doc="output channels"),
@@ -41,9 +42,11 @@ class Conv(Op):
         if c_in % g or c_out % g:
             common = [d for d in range(1, min(c_in, c_out) + 1) if c_in % d == 0 and c_out % d == 0]
             shown = ", ".join(map(str, common[:-1][:7])) + f" or {common[-1]}" if len(common) > 1 else "1"
+            # The groups do not bear on the output shape: lowering may go on with it.
+            shape = (c_out, *output_spatial("conv", shape, w))
             raise ShapeError(f"groups g={g} must divide both input channels ({c_in}) and output channels ({c_out})",
                              hint=f"g can be {shown}; depthwise is g={c_in} with a multiple of "
-                                  f"{c_in} output channels")
+                                  f"{c_in} output channels", culprit="g", shape=shape)
         return cls(c_out, c_in, w, g, v["bias"])
 
     def infer(self, in_shapes):

@@ -15,6 +15,7 @@ class Linear(Op):
 
     keywords = ("fc", "linear", "dense")
     family = "fc"
+    shape_neutral = frozenset({"bias"})
     doc = "Fully connected layer: F -> out. Needs a flat input (use flatten first)."
     attrs = (
         Attr("out", "int", positional=True, aliases=("out_features", "units"), doc="output features"),

@@ -17,6 +17,7 @@ class BatchNorm(Op):
 
     keywords = ("bn", "batchnorm")
     family = "norm"
+    keeps_shape = True
     doc = "Batch normalisation over channels; 1d/2d/3d follows the input's rank."
     attrs = (
         Attr("eps", "pfloat", 1e-5, doc="added to the variance"),
@@ -53,6 +54,7 @@ class LocalResponseNorm(Op):
 
     keywords = ("lrn",)
     family = "norm"
+    keeps_shape = True
     doc = "Local response normalisation across neighbouring channels (AlexNet, GoogLeNet v1)."
     attrs = (
         Attr("size", "int", positional=True, aliases=("n",), doc="number of neighbouring channels"),
@@ -80,6 +82,7 @@ class Dropout(Op):
 
     keywords = ("dropout",)
     family = "norm"
+    keeps_shape = True
     doc = "Dropout with drop probability p (identity at inference)."
     attrs = (Attr("p", "prob", 0.5, positional=True, doc="probability of dropping"),)
     p: float

@@ -20,6 +20,7 @@ class Pool(Op):
     """Windowed pooling; `mode` is max, avg or min."""
 
     family = "pool"
+    shape_neutral = frozenset({"include_pad"})
     mode: str
     channels: int
     window: Window
@@ -34,9 +35,14 @@ class Pool(Op):
         if not w.same:
             for k, d, (pb, _) in zip(w.kernel, w.dilation, w.padding):
                 if pb > k // 2:
+                    # PyTorch's limit, not the arithmetic's: the size is still known.
+                    try:
+                        size = (shape[0], *output_spatial(name, shape, w, v["ceil"]))
+                    except ShapeError:
+                        size = None
                     raise ShapeError(f"{name} padding {pb} is more than half the window {k}",
                                      notes=["PyTorch requires pad <= kernel / 2 for pooling"],
-                                     hint=f"use p={k // 2} or less, or p=same")
+                                     hint=f"use p={k // 2} or less, or p=same", culprit="p", shape=size)
         if cls.mode_name == "avg" and len(shape) == 4 and not w.same:
             small = [(n, k) for n, k in zip(shape[1:], w.kernel) if n < k]
             if small:

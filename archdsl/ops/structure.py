@@ -29,6 +29,7 @@ class Input(Op):
 class Identity(Op):
     keywords = ("identity",)
     family = "reshape"
+    keeps_shape = True
     doc = "Passes its input through unchanged."
 
 
