@@ -44,7 +44,7 @@ class BatchNorm(Op):
         return 2 * self.channels
 
     def hyper(self):
-        return "" if self.eps == 1e-5 else f"eps {self.eps:g}"
+        return "" if self.eps == 1e-5 else f"eps {_number(self.eps)}"
 
 
 @register
@@ -72,7 +72,7 @@ class LocalResponseNorm(Op):
         return cls(v["size"], v["alpha"], v["beta"], v["k"])
 
     def hyper(self):
-        return f"size {self.size}, a {self.alpha:g}, b {self.beta:g}, k {self.k:g}"
+        return f"size {self.size}, alpha {_number(self.alpha)}, beta {_number(self.beta)}, k {_number(self.k)}"
 
 
 @register
@@ -89,3 +89,13 @@ class Dropout(Op):
 
     def hyper(self):
         return f"p {self.p:g}"
+
+
+def _number(x: float) -> str:
+    """1e-4 rather than 0.0001: the way papers and specs write small constants."""
+    text = f"{x:g}"
+    if 0 < abs(x) < 1e-3 or "e" in text:
+        mantissa, _, exponent = f"{x:e}".partition("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{int(exponent)}"
+    return text
