@@ -34,7 +34,6 @@ def read_spec(path: str | Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         # Quote the line with the bad byte shown as U+FFFD so the caret has context.
         shown = SourceFile(name, data[: exc.start].decode("utf-8", "replace") + "\ufffd"
                            + data[exc.end:].decode("utf-8", "replace"))

@@ -1,13 +1,12 @@
 """`archdsl check`: shapes, parameters and cost of every layer, as a table."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 from ..errors import ArchError, UsageError
 from ..report import FORMATS, render_report, unsupported_option
-from .common import (add_spec_options, check_spec_path, load_networks, positive, print_diagnostics,
+from .common import (add_spec_options, at_least, check_spec_path, load_networks, positive, print_diagnostics,
                      report_warnings, use_color, write_output)
 
 NAME = "check"
@@ -30,22 +29,12 @@ def add_parser(sub) -> None:
                    help="print shapes as CxHxW (PyTorch) or HxWxC (as lecture tables do); tables and csv")
     p.add_argument("--batch", type=positive, default=1, metavar="N",
                    help="batch size for the activation memory (tables and json)")
-    p.add_argument("--depth", type=_depth, default=None, metavar="N",
+    p.add_argument("--depth", type=at_least(0, "0 or more levels"), default=None, metavar="N",
                    help="fold block instances nested deeper than N into one row with their subtotals "
                         "(0: one row per top-level block); tables and csv")
     p.add_argument("-o", "--output", metavar="FILE",
                    help="write to FILE instead of stdout (nothing is written if any spec fails)")
     p.set_defaults(run=run)
-
-
-def _depth(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of levels (0, 1, ...), got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more levels, got {value}")
-    return value
 
 
 def pick_format(explicit: str | None, output: str | None) -> str:

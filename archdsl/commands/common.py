@@ -21,14 +21,20 @@ def dims(text: str) -> tuple[int, ...]:
     return values
 
 
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def at_least(minimum: int, what: str):
+    """argparse type: an integer >= minimum, described as `what` in errors."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return parse
+
+
+positive = at_least(1, "a positive integer")
 
 
 def add_spec_options(parser: argparse.ArgumentParser, many: bool = False) -> None:

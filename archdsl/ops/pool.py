@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..shapes import Shape
 from .base import Attr, Op, ShapeError, axes_text, broadcast, register, require_spatial
 from .windowed import Window, output_spatial, receptive_window, resolve_window, window_lints, window_text
 

@@ -223,7 +223,7 @@ _CLUSTER_STYLES = {
     # Branches keep their layers in one column without adding a border.
     # no "branch": a cluster per branch upsets dot's left-to-right order of the branches
     "residual": f'peripheries=1, style="rounded", color="{P.CLUSTER_BORDER}", margin=8',
-    "shortcut": f'peripheries=1, style="rounded,dashed", color="#C73E55", fontsize=10, fontcolor="#C73E55", margin=6',
+    "shortcut": 'peripheries=1, style="rounded,dashed", color="#C73E55", fontsize=10, fontcolor="#C73E55", margin=6',
 }
 
 

@@ -423,7 +423,7 @@ def render_volume(net: Network, *, collapse: bool = False, layout: str = "chw") 
         f"<title>{html.escape(net.name)}</title>",
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6B7280"/></marker></defs>',
-        f'<rect width="100%" height="100%" fill="white"/>',
+        '<rect width="100%" height="100%" fill="white"/>',
         *head, *out, "</svg>",
     ]) + "\n"
 
