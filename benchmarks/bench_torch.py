@@ -131,9 +131,12 @@ def compare(name, built, hand, x, repeats, device):
             m.train(backward)
             _once(m, x, backward, device)  # warm-up
         times = {"built": [], "hand": []}
-        for _ in range(repeats):
-            times["built"].append(_once(built, x, backward, device))
-            times["hand"].append(_once(hand, x, backward, device))
+        for i in range(repeats):
+            # Alternate which goes first, so neither side always runs on the
+            # caches and clocks the other one left behind.
+            order = (("built", built), ("hand", hand)) if i % 2 == 0 else (("hand", hand), ("built", built))
+            for key, m in order:
+                times[key].append(_once(m, x, backward, device))
         b, h = statistics.median(times["built"]), statistics.median(times["hand"])
         rows.append((name, "fwd+bwd" if backward else "fwd", b * 1e3, h * 1e3, b / h))
     return rows
