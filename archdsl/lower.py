@@ -69,8 +69,8 @@ class Lowerer:
         # Error recovery: node index -> (keyword, span, shape) of the failed layer
         # whose assumed output this node's shape rests on (see _guess).
         self.assumed: dict[int, tuple[str, Span, Shape]] = {}
-        # Errors inside blocks, by (span, message): a block used ten times the
-        # same wrong way is reported once, with the other uses listed.
+        # Errors inside blocks, by (span, message, notes): a block used ten times
+        # the same wrong way (same shapes) is reported once, with the other uses listed.
         self.repeated: dict[tuple, tuple[Diagnostic, int]] = {}
 
     # -- diagnostics ------------------------------------------------------------
@@ -79,18 +79,19 @@ class Lowerer:
         notes = list(notes)
         if self.stack and self.stack[-1].call_span is not None:
             frame = self.stack[-1]
-            first = self.repeated.get((span, message))
+            key = (span, message, tuple(notes))
+            first = self.repeated.get(key)
             if first is not None:
                 diagnostic, count = first
                 if count < 3:
                     diagnostic.notes.append(f"the same error in the use at {frame.call_span}")
                 elif count == 3:
                     diagnostic.notes.append("and in further uses")
-                self.repeated[(span, message)] = (diagnostic, count + 1)
+                self.repeated[key] = (diagnostic, count + 1)
                 return
             notes.append(f"in block {frame.block}, used at {frame.call_span}")
             diagnostic = Diagnostic("error", message, span, notes, hint)
-            self.repeated[(span, message)] = (diagnostic, 0)
+            self.repeated[key] = (diagnostic, 0)
             self.diagnostics.append(diagnostic)
             return
         self.diagnostics.append(Diagnostic("error", message, span, notes, hint))
@@ -172,7 +173,7 @@ class Lowerer:
         taken = self.taken.setdefault(scope.path, set())
         if label in taken:
             self.error(f"the name '{label}' is already used in this scope", span,
-                       hint="layer and block names must be unique within their block")
+                       hint="names must be unique within their network, block instance or branch")
         taken.add(label)
         return label
 
@@ -664,6 +665,8 @@ class Lowerer:
         for kw in stmt.kwargs:
             if kw.name not in names:
                 close = difflib.get_close_matches(kw.name, names, n=1, cutoff=0.5)
+                if not close and _LONG_NAMES.get(kw.name) in names:
+                    close = [_LONG_NAMES[kw.name]]  # B(stride=2) for block B(c, s=1)
                 self.error(f"{block.name} has no parameter '{kw.name}'", kw.name_span, notes=where,
                            hint=f"did you mean '{close[0]}'?" if close else None)
                 ok = False
@@ -726,6 +729,10 @@ _EXAMPLES = {
     "adaptiveavgpool": "adaptiveavgpool 6x6", "adaptivepool": "adaptivepool 6x6",
     "adaptivemaxpool": "adaptivemaxpool 1",
 }
+
+
+# Layer attributes' long names, for block calls written as if to a layer.
+_LONG_NAMES = {"kernel": "k", "stride": "s", "padding": "p", "pad": "p", "dilation": "d", "groups": "g"}
 
 
 class _EvalError(Exception):

@@ -156,7 +156,7 @@ def test_a_bad_spec_does_not_hide_the_good_ones(tmp_path, capsys, bad_first):
     code, out, err = check(capsys, *(specs[::-1] if bad_first else specs), "-f", "text")
     assert code == 1
     assert out.startswith("LeNet: input 1x28x28") and "Parameters" in out
-    assert "bad.arch:3:3: error: conv output height collapses below 1" in err
+    assert "bad.arch:3:3: error: conv output height and width collapse below 1" in err
     assert "Bad" not in out
 
 

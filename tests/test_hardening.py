@@ -34,7 +34,7 @@ def test_exit_1_on_a_spec_error(tmp_path, capsys):
     spec.write_text("network N {\n  input 3x8x8\n  conv 4 k=9\n}\n")
     code, out, err = run(capsys, "check", spec)
     assert code == 1 and out == ""
-    assert err.startswith(f"{spec}:3:3: error: conv output height collapses below 1")
+    assert err.startswith(f"{spec}:3:3: error: conv output height and width collapse below 1")
 
 
 @pytest.mark.parametrize("argv", [

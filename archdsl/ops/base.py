@@ -145,7 +145,9 @@ def coerce_bool(value, name):
         return value == "true"
     if isinstance(value, bool):
         return value
-    raise ValueProblem(f"{name} must be true or false, got {_kind(value)}")
+    hint = f"write {name}={value.lower()}, in lower case" if isinstance(value, Word) and \
+        value.lower() in ("true", "false") else None
+    raise ValueProblem(f"{name} must be true or false, got {_kind(value)}", hint=hint)
 
 
 def coerce_float(value, name):

@@ -169,15 +169,23 @@ class AdaptivePool(Op):
         return (self.channels, *self.output_size)
 
     def receptive(self, in_shapes):
-        # Exact when the input divides evenly (the usual case); otherwise the
-        # widest of PyTorch's uneven windows.
+        # PyTorch's window i spans [floor(i*n/o), ceil((i+1)*n/o)): the widest
+        # one bounds the field; exact when n divides evenly (the usual case).
         spatial = in_shapes[0][1:]
-        kernel = tuple(-(-n // o) + (1 if n % o else 0) for n, o in zip(spatial, self.output_size))
+        kernel = tuple(_widest_adaptive_window(n, o) for n, o in zip(spatial, self.output_size))
         stride = tuple(max(n // o, 1) for n, o in zip(spatial, self.output_size))
         return kernel, stride, (0,) * len(kernel)
 
     def hyper(self):
         return f"to {axes_text(self.output_size)}"
+
+
+def _widest_adaptive_window(n: int, o: int) -> int:
+    if n % o == 0:
+        return n // o
+    if o > 4096:  # a bound, not worth a long loop: uneven windows are at most ceil(n/o) + 1
+        return -(-n // o) + 1
+    return max(-(-(i + 1) * n // o) - (i * n // o) for i in range(o))
 
 
 @register

@@ -37,13 +37,17 @@ def resolve_window(op: str, in_shape: Shape, kernel, stride, padding, dilation) 
 def output_spatial(op: str, in_shape: Shape, w: Window, ceil_mode: bool = False) -> tuple[int, ...]:
     """Apply the window rule on every axis; a size below 1 is an error showing the arithmetic."""
     out = []
-    for axis, (n, k, s, (pb, pa), d) in enumerate(zip(in_shape[1:], w.kernel, w.stride, w.padding, w.dilation)):
+    axes = list(zip(in_shape[1:], w.kernel, w.stride, w.padding, w.dilation))
+    for axis, (n, k, s, (pb, pa), d) in enumerate(axes):
         size = W.output_size(n, k, s, pb, pa, d, ceil_mode and not w.same)
         if size < 1:
-            name = AXIS_NAMES[len(in_shape) - 1][axis]
+            # Name every axis that fails the same way: "height and width", not just "height".
+            names = [AXIS_NAMES[len(in_shape) - 1][i] for i, t in enumerate(axes)
+                     if t == (n, k, s, (pb, pa), d)]
+            name = " and ".join(names)
             eff = W.effective_kernel(k, d)
             raise ShapeError(
-                f"{op} output {name} collapses below 1",
+                f"{op} output {name} collapse{'s' if len(names) == 1 else ''} below 1",
                 notes=[f"input is {format_shape(in_shape)}: {W.arithmetic(n, k, s, pb + pa, d)}"],
                 hint=(f"the {eff}-wide window does not fit in {n}+{pb + pa} padded pixels; "
                       "use a smaller kernel, add padding, or drop a downsampling layer before this one"),

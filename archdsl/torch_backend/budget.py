@@ -23,4 +23,6 @@ def check_param_budget(network, max_param_bytes: int = DEFAULT_LIMITS.max_param_
         biggest.node.span,
         notes=[f"{t.params:,} parameters + {t.buffers:,} buffer values, 4 bytes each",
                f"the largest layer is {biggest.name} ({biggest.op}, {biggest.params:,} parameters)"],
-        hint=f"check the sizes, or raise the limit with --max-params-mb {mib}"))
+        hint=(f"check the sizes, or raise the limit with --max-params-mb {mib}" if need < 2 ** 40 else
+              "over a TiB of weights is almost certainly a size typo (an fc on an unflattened "
+              "map, or an extra digit); --max-params-mb raises the limit if it is meant")))
