@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import syntax as ast
 from .errors import ArchError, Diagnostic
@@ -249,12 +249,49 @@ def parse(text: str, name: str = "<string>") -> ast.Program:
     """Parse one file's text. Raises ArchError on a syntax error."""
     source = SourceFile(name, normalise(text))
     parser = _parser()
+    diagnostics: list[Diagnostic] = []
+    attempt = source.text
     with _lock:  # the inline transformer holds the file being parsed
         _transformer.source = source
-        try:
-            return parser.parse(source.text)
-        except UnexpectedInput as exc:
-            raise ArchError(_syntax_diagnostic(exc, source, parser)) from None
+        while True:
+            try:
+                program = parser.parse(attempt)
+                break
+            except UnexpectedInput as exc:
+                diagnostics.append(_syntax_diagnostic(exc, source, parser))
+                at_end = isinstance(exc, UnexpectedEOF) or (
+                    isinstance(exc, UnexpectedToken) and exc.token.type == "$END")
+            if at_end or len(diagnostics) >= MAX_SYNTAX_ERRORS or not _braces_sound(source.text):
+                # Past the end, or with braces out of balance, every further
+                # error would be a consequence of this one.
+                break
+            attempt = _without_line(attempt, diagnostics[-1].line)
+            if attempt is None:
+                break
+    if diagnostics:
+        raise ArchError(diagnostics)
+    return program
+
+
+MAX_SYNTAX_ERRORS = 20
+
+
+def _without_line(text: str, line: int) -> str | None:
+    """The text with one line blanked, to look for further, independent syntax
+    errors; None when that could invent errors (the line holds a brace or a
+    continuation, or sits at the top level) or there is nothing left to try."""
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        return None
+    code = lines[line - 1].split("#", 1)[0]
+    if "{" in code or "}" in code or "\\" in lines[line - 1] or not code.strip():
+        return None  # braces or a continuation tie the line to its neighbours
+    start = sum(len(x) + 1 for x in lines[: line - 1])
+    depth = sum(1 if kind == "{" else -1 for kind, _ in _braces(text, start))
+    if depth <= 0:
+        return None  # at the top level one stray line is usually followed by more
+    lines[line - 1] = " " * len(lines[line - 1])  # columns elsewhere stay as they were
+    return "\n".join(lines)
 
 
 def _describe_terminal(parser: Lark, name: str) -> str:
@@ -466,6 +503,17 @@ def _braces(text: str, end: int | None = None):
             if ch in "{}":
                 yield ch, i
             i += 1
+
+
+def _braces_sound(text: str) -> bool:
+    """Braces balance and every '}' lines up with its '{' (so a syntax error
+    is local to its line, and looking past it finds independent errors)."""
+    depth = 0
+    for kind, _ in _braces(text):
+        depth += 1 if kind == "{" else -1
+        if depth < 0:
+            return False
+    return depth == 0 and _mismatched_braces(text)[1] is None
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
