@@ -14,14 +14,14 @@ from pathlib import Path
 
 from . import syntax as ast
 from .errors import ArchError, Diagnostic, OptionError
+from .expressions import EvalError, evaluate, show_value
 from .ir import Graph, Node, Scope
 from .limits import DEFAULT_LIMITS, Limits
 from .ops import REGISTRY, REQUIRED, Add, Concat, Input, ShapeError, ValueProblem, Word
-from .ops.base import COERCE, number_text
+from .ops.base import COERCE
 from .shapes import Shape, describe_rank, format_shape
 from .source import Span
 
-KNOWN_WORDS = frozenset({"same", "valid", "true", "false"})
 STDLIB = Path(__file__).with_name("stdlib")  # bundled blocks: hints must not ask to edit them
 
 
@@ -318,7 +318,7 @@ class Lowerer:
             # The value came from a block parameter: name it, and where it was given.
             name, value, block = expr.id, env[expr.id], self.stack[-1].block
             written = next((kw.name for kw in stmt.kwargs if kw.value is expr), exc.culprit)
-            notes.insert(0, f"{written}={name}, and {name} is {_show(value)} in this use of {block}")
+            notes.insert(0, f"{written}={name}, and {name} is {show_value(value)} in this use of {block}")
             c_in = tip.shape[0] if tip is not None and tip.shape else None
             if exc.culprit == "g" and isinstance(value, int) and c_in and c_in % value:
                 hint = (f"{name} is {value} but the input has {c_in} channels: use {block} with "
@@ -364,8 +364,8 @@ class Lowerer:
         if callee_env is None:
             return self._node(None, stmt.block.lower(), _inputs(tip), None, scope, stmt.span, stmt.label)
         # The label shows the call as written, with values: Bottleneck(512, s=2).
-        shown = [_show(callee_env[p.name]) for p in block.params[:len(stmt.args)]]
-        shown += [f"{kw.name}={_show(callee_env[kw.name])}" for kw in stmt.kwargs]
+        shown = [show_value(callee_env[p.name]) for p in block.params[:len(stmt.args)]]
+        shown += [f"{kw.name}={show_value(callee_env[kw.name])}" for kw in stmt.kwargs]
         args = ", ".join(shown)
         local = self._claim(scope, stmt.label, stmt.span) if stmt.label else self._fresh(scope, block.name.lower())
         inner = self._scope("block", f"{block.name}({args})", local, scope, stmt.span)
@@ -489,8 +489,8 @@ class Lowerer:
 
     def _quiet_eval(self, expr, env):
         try:
-            return _evaluate(expr, env)
-        except (_EvalError, RecursionError):
+            return evaluate(expr, env)
+        except (EvalError, RecursionError):
             return None
 
     def _merge(self, op, keyword, tips, scope, span, label):
@@ -698,8 +698,8 @@ class Lowerer:
     def _eval(self, expr, env):
         """Evaluate an expression; None after reporting an error."""
         try:
-            return _evaluate(expr, env)
-        except _EvalError as exc:
+            return evaluate(expr, env)
+        except EvalError as exc:
             self.error(exc.message, exc.span, hint=exc.hint)
             return None
         except RecursionError:
@@ -711,7 +711,7 @@ class Lowerer:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.error(f"{what} must be an integer >= {minimum}, got {_show(value)}", expr.span)
+            self.error(f"{what} must be an integer >= {minimum}, got {show_value(value)}", expr.span)
             return None
         return value
 
@@ -733,77 +733,6 @@ _EXAMPLES = {
 
 # Layer attributes' long names, for block calls written as if to a layer.
 _LONG_NAMES = {"kernel": "k", "stride": "s", "padding": "p", "pad": "p", "dilation": "d", "groups": "g"}
-
-
-class _EvalError(Exception):
-    def __init__(self, message, span, hint=None):
-        super().__init__(message)
-        self.message, self.span, self.hint = message, span, hint
-
-
-def _evaluate(expr, env):
-    if isinstance(expr, ast.Num):
-        return expr.value
-    if isinstance(expr, ast.Dims):
-        return expr.values
-    if isinstance(expr, ast.Str):
-        return expr.value
-    if isinstance(expr, ast.Name):
-        if expr.id in env:
-            return env[expr.id]
-        if expr.id in KNOWN_WORDS:
-            return Word(expr.id)
-        close = difflib.get_close_matches(expr.id, list(env) + sorted(KNOWN_WORDS), n=1, cutoff=0.6)
-        guess = f"did you mean '{close[0]}'? " if close else ""
-        if env:
-            hint = guess + f"the parameters here are: {', '.join(env)}"
-        else:
-            hint = guess + "names stand for block parameters; a network body takes literal values"
-        raise _EvalError(f"unknown name '{expr.id}'", expr.span, hint=hint)
-    if isinstance(expr, ast.TupleExpr):
-        return tuple(_evaluate(e, env) for e in expr.items)
-    if isinstance(expr, ast.Neg):
-        value = _number(_evaluate(expr.operand, env), expr.operand.span)
-        return -value
-    if isinstance(expr, ast.BinOp):
-        left = _number(_evaluate(expr.left, env), expr.left.span)
-        right = _number(_evaluate(expr.right, env), expr.right.span)
-        return _arith(expr, left, right)
-    raise TypeError(expr)  # pragma: no cover
-
-
-def _number(value, span):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _EvalError(f"arithmetic needs numbers, got {_show(value)}", span)
-    return value
-
-
-def _arith(expr: ast.BinOp, a, b):
-    op = expr.op
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if b == 0:
-        raise _EvalError("division by zero", expr.span)
-    if op == "/":
-        if isinstance(a, int) and isinstance(b, int):
-            if a % b:
-                raise _EvalError(f"{a}/{b} is not a whole number", expr.span,
-                                 hint="sizes must divide exactly; use // to round down")
-            return a // b
-        return a / b
-    if op == "//":
-        return a // b
-    return a % b
-
-
-def _show(value) -> str:
-    if isinstance(value, tuple):
-        return "x".join(str(v) for v in value)
-    return number_text(value)
 
 
 def _text(span: Span) -> str | None:

@@ -78,6 +78,17 @@ def number_text(value: Any) -> str:
     return str(value)
 
 
+def constant_text(x: float) -> str:
+    """A hyper-parameter for tables: 1e-4 rather than 0.0001, 2 rather than 2.0,
+    the way papers write constants (number_text instead echoes what was typed)."""
+    text = f"{x:g}"
+    if 0 < abs(x) < 1e-3 or "e" in text:
+        mantissa, _, exponent = f"{x:e}".partition("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{int(exponent)}"
+    return text
+
+
 def _kind(value: Any) -> str:
     if isinstance(value, Word):
         return f"the word '{value}'"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import Attr, Op, ShapeError, register
+from .base import Attr, Op, ShapeError, constant_text, register
 from ..shapes import format_shape, spatial_rank
 
 
@@ -44,7 +44,7 @@ class BatchNorm(Op):
         return 2 * self.channels
 
     def hyper(self):
-        return "" if self.eps == 1e-5 else f"eps {_number(self.eps)}"
+        return "" if self.eps == 1e-5 else f"eps {constant_text(self.eps)}"
 
 
 @register
@@ -72,7 +72,7 @@ class LocalResponseNorm(Op):
         return cls(v["size"], v["alpha"], v["beta"], v["k"])
 
     def hyper(self):
-        return f"size {self.size}, alpha {_number(self.alpha)}, beta {_number(self.beta)}, k {_number(self.k)}"
+        return f"size {self.size}, alpha {constant_text(self.alpha)}, beta {constant_text(self.beta)}, k {constant_text(self.k)}"
 
 
 @register
@@ -90,12 +90,3 @@ class Dropout(Op):
     def hyper(self):
         return f"p {self.p:g}"
 
-
-def _number(x: float) -> str:
-    """1e-4 rather than 0.0001: the way papers and specs write small constants."""
-    text = f"{x:g}"
-    if 0 < abs(x) < 1e-3 or "e" in text:
-        mantissa, _, exponent = f"{x:e}".partition("e")
-        mantissa = mantissa.rstrip("0").rstrip(".")
-        return f"{mantissa}e{int(exponent)}"
-    return text
