@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .ir import Graph, Node, Scope
-from .shapes import Shape, numel
+from .shapes import numel
 
 BYTES_FP32 = 4
 
@@ -111,7 +111,3 @@ def analyse(graph: Graph) -> Analysis:
             subtotals[scope].add(s)
             scope = scope.parent
     return Analysis(stats, totals, subtotals)
-
-
-def output_elements(shape: Shape | None) -> int:
-    return numel(shape)

@@ -75,9 +75,17 @@ class Lowerer:
 
     # -- diagnostics ------------------------------------------------------------
 
+    def _call_site(self) -> str | None:
+        """The note that places a diagnostic inside a block: where that block was used."""
+        if self.stack and self.stack[-1].call_span is not None:
+            frame = self.stack[-1]
+            return f"in block {frame.block}, used at {frame.call_span}"
+        return None
+
     def error(self, message: str, span: Span | None, notes=(), hint: str | None = None) -> None:
         notes = list(notes)
-        if self.stack and self.stack[-1].call_span is not None:
+        call_site = self._call_site()
+        if call_site is not None:
             frame = self.stack[-1]
             key = (span, message, tuple(notes))
             first = self.repeated.get(key)
@@ -89,7 +97,7 @@ class Lowerer:
                     diagnostic.notes.append("and in further uses")
                 self.repeated[key] = (diagnostic, count + 1)
                 return
-            notes.append(f"in block {frame.block}, used at {frame.call_span}")
+            notes.append(call_site)
             diagnostic = Diagnostic("error", message, span, notes, hint)
             self.repeated[key] = (diagnostic, 0)
             self.diagnostics.append(diagnostic)
@@ -103,9 +111,9 @@ class Lowerer:
             return
         self.warned.add(key)
         notes = list(notes)
-        if self.stack and self.stack[-1].call_span is not None:
-            frame = self.stack[-1]
-            notes.append(f"in block {frame.block}, used at {frame.call_span}")
+        call_site = self._call_site()
+        if call_site is not None:
+            notes.append(call_site)
         self.diagnostics.append(Diagnostic("warning", message, span, notes, hint))
 
     # -- entry point -----------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 from math import prod
 
 Shape = tuple[int, ...]  # (C, *spatial); a flat vector is (F,)
+LAYOUTS = ("chw", "hwc")  # how shapes are written: PyTorch's CxHxW, or the lecture tables' HxWxC
 
 
 def spatial_rank(shape: Shape) -> int:

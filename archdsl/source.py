@@ -39,9 +39,3 @@ class SourceFile:
 
     def span(self, line: int, col: int, end_line: int | None = None, end_col: int | None = None) -> Span:
         return Span(self.name, line, col, end_line or line, end_col or col + 1, self)
-
-    def span_at_offset(self, offset: int, length: int = 1) -> Span:
-        before = self.text[:offset]
-        line = before.count("\n") + 1
-        col = offset - (before.rfind("\n") + 1) + 1
-        return Span(self.name, line, col, line, col + max(length, 1), self)

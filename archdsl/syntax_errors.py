@@ -245,7 +245,7 @@ def braces_sound(text: str) -> bool:
         depth += 1 if kind == "{" else -1
         if depth < 0:
             return False
-    return depth == 0 and _mismatchedbraces(text)[1] is None
+    return depth == 0 and _mismatched_braces(text)[1] is None
 
 
 def _position(text: str, offset: int) -> tuple[int, int]:
@@ -266,7 +266,7 @@ def _indent(text: str, offset: int) -> tuple[int, bool]:
     return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip()), not line.strip()
 
 
-def _mismatchedbraces(text: str, end: int | None = None):
+def _mismatched_braces(text: str, end: int | None = None):
     """Scan the braces of `text[:end]`. Returns the braces still open and the first
     pair whose '}' starts its line at another indentation than the line of its '{'
     (people line a '}' up with the line that opened it: such a pair usually means
@@ -287,7 +287,7 @@ def _unclosed_brace(source: SourceFile):
     """The '{' most likely left open at the end of the file: the one of the first
     mismatched pair, else the innermost one still open."""
     text = source.text
-    stack, suspect = _mismatchedbraces(text)
+    stack, suspect = _mismatched_braces(text)
     if not stack:
         return None
     offset = suspect[0] if suspect is not None else stack[-1]
@@ -297,7 +297,7 @@ def _unclosed_brace(source: SourceFile):
 def _misplaced_close_hint(source: SourceFile, end: int) -> str | None:
     """Mid-file, a '}' that closed the wrong '{' shows as an odd token further on."""
     text = source.text
-    _, suspect = _mismatchedbraces(text, end)
+    _, suspect = _mismatched_braces(text, end)
     if suspect is None:
         return None
     opened, closed = suspect

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import ArchError, UsageError
 from ..report import FORMATS, render_report, unsupported_option
+from ..shapes import LAYOUTS
 from .common import (add_spec_options, at_least, check_spec_path, load_networks, positive, print_diagnostics,
                      report_warnings, use_color, write_output)
 
@@ -25,7 +26,7 @@ def add_parser(sub) -> None:
                    help="table (terminal, the default on stdout), text (plain), markdown, latex, csv, json "
                         "or html; with -o the file's extension picks it (.md .tex .csv .json .html .txt), "
                         "else text")
-    p.add_argument("--layout", choices=("chw", "hwc"), default="chw",
+    p.add_argument("--layout", choices=LAYOUTS, default="chw",
                    help="print shapes as CxHxW (PyTorch) or HxWxC (as lecture tables do); tables and csv")
     p.add_argument("--batch", type=positive, default=1, metavar="N",
                    help="batch size for the activation memory (tables and json)")

@@ -9,11 +9,15 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from ..shapes import LAYOUTS
 from .common import add_spec_options, load_one, report_warnings
 
 NAME = "render"
 HELP = "draw the network: Graphviz graph (.dot/.svg/.png/.pdf) or 3-D volume figure (.svg)"
 GRAPH_EXTS = (".dot", ".gv", ".svg", ".png", ".pdf")
+# Kept here, not in archdsl.render: building the CLI must not load the render
+# package (`check` stays free of it).
+STYLES = ("graph", "volume")
 
 
 def add_parser(sub) -> None:
@@ -21,14 +25,14 @@ def add_parser(sub) -> None:
     add_spec_options(p)
     p.add_argument("-o", "--output", metavar="FILE", required=True,
                    help="output file; the extension picks the format (.dot, .svg, .png, .pdf)")
-    p.add_argument("--style", choices=("graph", "volume"), default="graph",
+    p.add_argument("--style", choices=STYLES, default="graph",
                    help="graph: one node per layer, through Graphviz; volume: 3-D boxes as in the "
                         "AlexNet paper, pure SVG (default graph)")
     p.add_argument("--collapse", action="store_true",
                    help="fold blocks and repeats into one node each, with xN and their subtotals")
     p.add_argument("--rankdir", choices=("TB", "LR"), type=str.upper, default="TB",
                    help="graph style: top to bottom or left to right (default TB)")
-    p.add_argument("--layout", choices=("chw", "hwc"), default="chw",
+    p.add_argument("--layout", choices=LAYOUTS, default="chw",
                    help="write shapes as CxHxW (PyTorch) or HxWxC (lecture tables)")
     p.set_defaults(run=run)
 

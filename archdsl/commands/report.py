@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from ..shapes import LAYOUTS
 from .common import add_spec_options, load_one, positive, report_warnings, write_output
 
 NAME = "report"
@@ -16,7 +17,7 @@ def add_parser(sub) -> None:
                        "without it the page carries a note instead.")
     add_spec_options(p)
     p.add_argument("-o", "--output", metavar="FILE", required=True, help="the .html file to write")
-    p.add_argument("--layout", choices=("chw", "hwc"), default="chw",
+    p.add_argument("--layout", choices=LAYOUTS, default="chw",
                    help="write shapes as CxHxW (PyTorch) or HxWxC (lecture tables)")
     p.add_argument("--collapse", action="store_true", help="fold blocks and repeats in the diagrams")
     p.add_argument("--depth", type=int, default=None, metavar="N",

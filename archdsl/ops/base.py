@@ -6,7 +6,7 @@ layer is one new class in one file.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..shapes import Shape, describe_rank, format_shape, spatial_rank
@@ -221,8 +221,6 @@ class Op:
     attrs: ClassVar[tuple[Attr, ...]] = ()
     family: ClassVar[str] = "other"  # conv | pool | fc | norm | act | reshape | merge | io
     doc: ClassVar[str] = ""
-    min_inputs: ClassVar[int] = 1
-    max_inputs: ClassVar[int] = 1
     # Error recovery: a layer whose output always has its input's shape, and the
     # attributes that never bear on the output shape. When a layer fails on
     # these alone, lowering still knows its output and looks for further errors.
@@ -261,9 +259,6 @@ class Op:
     def hyper(self) -> str:
         """Kernel/stride/padding or other hyper-parameters in table notation."""
         return ""
-
-    def attributes(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def require_spatial(op: str, shape: Shape, min_rank: int = 1) -> int:

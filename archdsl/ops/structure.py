@@ -16,8 +16,6 @@ class Input(Op):
     family = "io"
     doc = "The network input, channels first, without the batch dimension."
     attrs = (Attr("shape", "dims", positional=True, doc="CxHxW (2-D), CxL (1-D), CxDxHxW (3-D) or F (flat)"),)
-    min_inputs = 0
-    max_inputs = 0
     shape: tuple[int, ...]
 
     def infer(self, in_shapes):
@@ -39,8 +37,6 @@ class Concat(Op):
 
     keywords = ("concat",)
     family = "merge"
-    min_inputs = 2
-    max_inputs = 1 << 30
 
     def infer(self, in_shapes: list[Shape]) -> Shape:
         first = in_shapes[0]
@@ -60,8 +56,6 @@ class Add(Op):
 
     keywords = ("add",)
     family = "merge"
-    min_inputs = 2
-    max_inputs = 1 << 30
     residual: bool = False
 
     def infer(self, in_shapes: list[Shape]) -> Shape:

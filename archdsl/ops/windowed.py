@@ -38,7 +38,7 @@ def output_spatial(op: str, in_shape: Shape, w: Window, ceil_mode: bool = False)
     """Apply the window rule on every axis; a size below 1 is an error showing the arithmetic."""
     out = []
     axes = list(zip(in_shape[1:], w.kernel, w.stride, w.padding, w.dilation))
-    for axis, (n, k, s, (pb, pa), d) in enumerate(axes):
+    for n, k, s, (pb, pa), d in axes:
         size = W.output_size(n, k, s, pb, pa, d, ceil_mode and not w.same)
         if size < 1:
             # Name every axis that fails the same way: "height and width", not just "height".
@@ -62,7 +62,7 @@ def window_lints(op: str, in_shape: Shape, w: Window, ceil_mode: bool = False) -
         return []
     lints = []
     seen = set()
-    for axis, (n, k, s, (pb, pa), d) in enumerate(zip(in_shape[1:], w.kernel, w.stride, w.padding, w.dilation)):
+    for n, k, s, (pb, pa), d in zip(in_shape[1:], w.kernel, w.stride, w.padding, w.dilation):
         dropped = W.dropped_pixels(n, k, s, pb, pa, d)
         if not dropped:
             continue

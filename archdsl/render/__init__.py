@@ -4,9 +4,6 @@ Nothing here imports Graphviz: DOT is text, and images are made by running
 the `dot` program (render.graphviz) only when one is asked for."""
 from __future__ import annotations
 
-STYLES = ("graph", "volume")
-LAYOUTS = ("chw", "hwc")
-
 
 def render_dot(net, *, collapse: bool = False, rankdir: str = "TB", layout: str = "chw") -> str:
     """Graph style as DOT text."""

@@ -9,7 +9,7 @@ from ..network import Network
 from ..shapes import format_shape
 from .rows import COLUMNS, NUMERIC, Row, headers, row_cells, table_rows, totals_lines
 
-BOLD, DIM, ITALIC, CYAN, RESET = "\033[1m", "\033[2m", "\033[3m", "\033[36m", "\033[0m"
+BOLD, ITALIC, CYAN, RESET = "\033[1m", "\033[3m", "\033[36m", "\033[0m"
 
 
 def _layout(net: Network, layout: str, depth: int | None):
