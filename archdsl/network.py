@@ -46,8 +46,12 @@ class Layer:
 class Network:
     """A lowered and analysed network: layers with their figures, totals, warnings."""
 
-    def __init__(self, graph: Graph, analysis: Analysis, warnings: list[Diagnostic]):
+    def __init__(self, graph: Graph, analysis: Analysis, warnings: list[Diagnostic],
+                 train_sections: tuple = ()):
         self.graph = graph
+        # The spec file's `train { ... }` sections as written (syntax.TrainDef);
+        # archdsl.train reads and checks them.
+        self.train_sections = tuple(train_sections)
         self.analysis = analysis
         self.warnings = warnings
         self.layers = [_layer(s) for s in analysis.stats]
@@ -135,7 +139,7 @@ def loads_all(text: str, name: str = "<string>", *, base: str | Path | None = No
     base_path = Path(base) if base is not None else None
     with _gc_paused():
         program = parse(text, name)
-        return [Network(graph, analyse(graph), warnings)
+        return [Network(graph, analyse(graph), warnings, program.trains)
                 for graph, warnings in lower_program(program, base_path, limits, input_shape, network)]
 
 

@@ -163,6 +163,9 @@ class _ToAst(Transformer):
         name, body = children[1], children[-1]
         return ast.NetworkDef(str(name), list(body), self._span(children), self._tok(name))
 
+    def train(self, children):
+        return ast.TrainDef(list(children[-1]), self._span(children))
+
     def start(self, children):
         program = ast.Program(self.source)
         for item in children:
@@ -172,6 +175,8 @@ class _ToAst(Transformer):
                 program.blocks.append(item)
             elif isinstance(item, ast.NetworkDef):
                 program.networks.append(item)
+            elif isinstance(item, ast.TrainDef):
+                program.trains.append(item)
         return program
 
 

@@ -159,6 +159,14 @@ class NetworkDef:
 
 
 @dataclass(slots=True)
+class TrainDef:
+    """`train { optimizer sgd lr=0.01; batch 128 }`: settings for `archdsl train`.
+    Its statements parse like layers (a keyword, values, key=value pairs)."""
+    body: list[Stmt]
+    span: Span
+
+
+@dataclass(slots=True)
 class Use:
     path: str
     span: Span
@@ -171,3 +179,4 @@ class Program:
     uses: list[Use] = field(default_factory=list)
     blocks: list[BlockDef] = field(default_factory=list)
     networks: list[NetworkDef] = field(default_factory=list)
+    trains: list[TrainDef] = field(default_factory=list)
