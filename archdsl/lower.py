@@ -725,7 +725,7 @@ class Lowerer:
 
 
 # Attribute types whose values include bare words (true/false, same/valid).
-_WORD_TYPES = frozenset({"bool", "padding"})
+_WORD_TYPES = frozenset({"bool", "padding", "rounding"})
 
 # What follows the first number of a size typed with spaces or a capital X.
 _TIMES = re.compile(r"[xX](?:\d+(?:[xX]\d+)*)?")

@@ -6,7 +6,14 @@ effective kernel F' = D(F - 1) + 1:
     out = floor((W + P - F') / S) + 1          (ceil in ceil mode)
 
 In ceil mode PyTorch drops the last window when it would start inside the
-right padding: if (out - 1) * S >= W + before then out -= 1.
+right padding: if (out - 1) * S >= W + before then out -= 1. Ceil mode also
+accepts a window wider than the padded input: ceil(span / S) + 1 is then 1
+for any span in (-S, 0], exactly as PyTorch computes it.
+
+Caffe's pooling rounds up like ceil mode but drops that last window only when
+the padding is not zero (pooling_layer.cpp), so `round=caffe` differs from
+PyTorch's ceil mode exactly when pad = 0 and the last window would start at or
+past the end of the input.
 
 `p=same` follows TensorFlow/Keras for any stride: out = ceil(W / S), the total
 padding max((out - 1) * S + F' - W, 0), split with the extra pixel after.
@@ -20,16 +27,18 @@ def effective_kernel(kernel: int, dilation: int) -> int:
     return dilation * (kernel - 1) + 1
 
 
+ROUNDINGS = ("floor", "ceil", "caffe")
+
+
 def output_size(size: int, kernel: int, stride: int, before: int, after: int,
-                dilation: int = 1, ceil_mode: bool = False) -> int:
-    """Output length of one axis; may be <= 0, which callers report as an error."""
+                dilation: int = 1, rounding: str = "floor") -> int:
+    """Output length of one axis; may be <= 0, which callers report as an error.
+    `rounding` is floor, ceil (PyTorch's ceil_mode) or caffe."""
     span = size + before + after - effective_kernel(kernel, dilation)
-    if span < 0:
-        return span // stride + 1  # negative: the window does not fit at all
-    if not ceil_mode:
-        return span // stride + 1
+    if rounding == "floor":
+        return span // stride + 1  # floor, also for a negative span: PyTorch's div_rtn
     out = -(-span // stride) + 1
-    if (out - 1) * stride >= size + before:
+    if (out - 1) * stride >= size + before and (rounding == "ceil" or before or after):
         out -= 1
     return out
 
@@ -46,10 +55,15 @@ def exact_output(size: int, kernel: int, stride: int, pad_total: int, dilation: 
     return Fraction(size + pad_total - effective_kernel(kernel, dilation), stride) + 1
 
 
-def arithmetic(size: int, kernel: int, stride: int, pad_total: int, dilation: int = 1) -> str:
-    """The lecture formula with numbers filled in: `(224 - 11 + 0)/4 + 1 = 54.25`."""
+def arithmetic(size: int, kernel: int, stride: int, pad_total: int, dilation: int = 1,
+               rounding: str = "floor") -> str:
+    """The lecture formula with numbers filled in: `(224 - 11 + 0)/4 + 1 = 54.25`;
+    in ceil mode with the rounding shown: `ceil((2 - 5 + 0)/2) + 1 = 0`."""
     f = effective_kernel(kernel, dilation)
     value = exact_output(size, kernel, stride, pad_total, dilation)
+    if rounding != "floor" and value.denominator != 1:
+        up = -(-(size + pad_total - f) // stride) + 1
+        return f"ceil(({size} - {f} + {pad_total})/{stride}) + 1 = {up}"
     return f"({size} - {f} + {pad_total})/{stride} + 1 = {format_fraction(value)}"
 
 

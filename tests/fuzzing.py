@@ -11,7 +11,7 @@ import re
 
 LAYERS = ["conv {c} k={k}", "conv {c} k={k} s={s} p={p}", "conv {c} k={k} p=same s={s}",
           "conv {c} k={k} d={d} p={p}", "conv {c} k=1 g={g}", "maxpool k={k} s={s}",
-          "maxpool k={k} s={s} ceil=true", "avgpool k={k} s={s} p={p}", "minpool k={k}",
+          "maxpool k={k} s={s} ceil=true", "maxpool k={k} s={s} round=caffe", "avgpool k={k} s={s} p={p}", "minpool k={k}",
           "gap", "gmp", "adaptiveavgpool {a}", "bn", "bn eps=1e-3", "lrn size={k}", "dropout 0.{k}",
           "relu", "leakyrelu 0.1", "elu", "relu6", "sigmoid", "tanh", "gelu", "silu", "hardswish",
           "softmax", "identity", "flatten", "fc {c}"]

@@ -41,7 +41,8 @@ def test_defaults_read_like_a_spec(capsys):
     assert "eps: added to the variance; key=eps; default: 1e-5" in out
     assert "affine: learn a per-channel scale and shift; key=affine; default: true" in out
     assert "bias: add a learned bias; key=bias; default: true" in out
-    assert "ceil (also ceil_mode): round the output size up (Caffe style); key=ceil; default: false" in out
+    assert "ceil (also ceil_mode): round the output size up (PyTorch's ceil_mode); key=ceil; default: false" in out
+    assert "round (also rounding): floor, ceil" in out
     # a None default whose doc already explains it adds nothing
     assert "stride (default: the window size, as in PyTorch); key=s\n" in out
 

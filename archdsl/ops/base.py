@@ -161,6 +161,15 @@ def coerce_bool(value, name):
     raise ValueProblem(f"{name} must be true or false, got {_kind(value)}", hint=hint)
 
 
+def coerce_rounding(value, name):
+    words = ("floor", "ceil", "caffe")
+    _quoted_word(value, name, words)
+    if isinstance(value, Word) and value in words:
+        return str(value)
+    raise ValueProblem(f"{name} must be floor, ceil or caffe, got {_kind(value)}",
+                       hint="round=ceil is PyTorch's ceil_mode; round=caffe is Caffe's pooling rule")
+
+
 def coerce_float(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueProblem(f"{name} must be a number, got {_kind(value)}")
@@ -192,6 +201,7 @@ COERCE = {
     "int": coerce_int, "int0": coerce_int0, "axes": coerce_axes, "axes0": coerce_axes0,
     "padding": coerce_padding, "bool": coerce_bool, "float": coerce_float,
     "pfloat": coerce_positive_float, "prob": coerce_probability, "dims": coerce_dims,
+    "rounding": coerce_rounding,
 }
 
 

@@ -41,7 +41,7 @@ class Conv(Op):
         c_in, c_out, g = shape[0], v["out"], v["g"]
         if c_in % g or c_out % g:
             common = [d for d in range(1, min(c_in, c_out) + 1) if c_in % d == 0 and c_out % d == 0]
-            shown = ", ".join(map(str, common[:-1][:7])) + f" or {common[-1]}" if len(common) > 1 else "1"
+            shown = _choices(common, g)
             # The groups do not bear on the output shape: lowering may go on with it.
             shape = (c_out, *output_spatial("conv", shape, w))
             raise ShapeError(f"groups g={g} must divide both input channels ({c_in}) and output channels ({c_out})",
@@ -72,3 +72,16 @@ class Conv(Op):
         if not self.bias:
             extras.append("no bias")
         return window_text(self.window, extras)
+
+
+SHOWN_CHOICES = 12
+
+
+def _choices(values: list[int], near: int) -> str:
+    """Every value, or the ones nearest `near` and how many more there are."""
+    if len(values) == 1:
+        return str(values[0])
+    if len(values) <= SHOWN_CHOICES:
+        return ", ".join(map(str, values[:-1])) + f" or {values[-1]}"
+    nearest = sorted(sorted(values, key=lambda d: (abs(d - near), d))[:SHOWN_CHOICES - 4])
+    return ", ".join(map(str, nearest)) + f", ... ({len(values) - len(nearest)} more)"

@@ -10,7 +10,10 @@ _WINDOW_ATTRS = (
     Attr("k", "axes", aliases=("kernel",), doc="window size"),
     Attr("s", "axes", None, aliases=("stride",), doc="stride (default: the window size, as in PyTorch)"),
     Attr("p", "padding", 0, aliases=("padding", "pad"), doc="padding: int, per axis, same or valid"),
-    Attr("ceil", "bool", False, aliases=("ceil_mode",), doc="round the output size up (Caffe style)"),
+    Attr("ceil", "bool", False, aliases=("ceil_mode",), doc="round the output size up (PyTorch's ceil_mode)"),
+    Attr("round", "rounding", None, aliases=("rounding",),
+         doc="floor, ceil (= ceil=true) or caffe (Caffe's rule: the last window is dropped only when padded); "
+             "default floor, or ceil with ceil=true"),
 )
 
 
@@ -23,22 +26,33 @@ class Pool(Op):
     mode: str
     channels: int
     window: Window
-    ceil_mode: bool
+    rounding: str  # floor | ceil | caffe (window.ROUNDINGS)
     include_pad: bool
+    in_size: tuple[int, ...] = ()  # the input's spatial size: Caffe's rounding compiles from it
+
+    @property
+    def ceil_mode(self) -> bool:
+        return self.rounding != "floor"
 
     @classmethod
     def make(cls, v, in_shapes):
         (shape,) = in_shapes
         name = cls.keywords[0]
+        rounding = _rounding(v)
         w = resolve_window(name, shape, v["k"], v["s"], v["p"], v.get("d", (1,)))
         if not w.same:
             for k, d, (pb, _) in zip(w.kernel, w.dilation, w.padding):
-                if pb > k // 2:
-                    # PyTorch's limit, not the arithmetic's: the size is still known.
+                caffe = rounding == "caffe"
+                if (pb >= k) if caffe else (pb > k // 2):
+                    # PyTorch's (or Caffe's) limit, not the arithmetic's: the size is still known.
                     try:
-                        size = (shape[0], *output_spatial(name, shape, w, v["ceil"]))
+                        size = (shape[0], *output_spatial(name, shape, w, rounding))
                     except ShapeError:
                         size = None
+                    if caffe:
+                        raise ShapeError(f"{name} padding {pb} is not smaller than the window {k}",
+                                         notes=["Caffe requires pad < kernel for pooling"],
+                                         hint=f"use p={k - 1} or less", culprit="p", shape=size)
                     raise ShapeError(f"{name} padding {pb} is more than half the window {k}",
                                      notes=["PyTorch requires pad <= kernel / 2 for pooling"],
                                      hint=f"use p={k // 2} or less, or p=same", culprit="p", shape=size)
@@ -59,22 +73,32 @@ class Pool(Op):
         include = v.get("include_pad")
         if include is None:
             include = not w.same
-        return cls(cls.mode_name, shape[0], w, v["ceil"], include)
+        return cls(cls.mode_name, shape[0], w, rounding, include, tuple(shape[1:]))
 
     def infer(self, in_shapes):
-        return (self.channels, *output_spatial(self.kind, in_shapes[0], self.window, self.ceil_mode))
+        return (self.channels, *output_spatial(self.kind, in_shapes[0], self.window, self.rounding))
 
     def lint(self, in_shapes):
-        return window_lints(self.kind, in_shapes[0], self.window, self.ceil_mode)
+        return window_lints(self.kind, in_shapes[0], self.window, self.rounding, fixes="p=same / ceil=true")
 
     def receptive(self, in_shapes):
         return receptive_window(self.window)
 
     def hyper(self):
-        extras = ["ceil"] if self.ceil_mode else []
+        extras = {"floor": [], "ceil": ["ceil"], "caffe": ["caffe ceil"]}[self.rounding]
         if self.mode == "avg" and any(pb or pa for pb, pa in self.window.padding):
             extras.append("incl. pad" if self.include_pad else "excl. pad")
         return window_text(self.window, extras)
+
+
+def _rounding(v) -> str:
+    """`round=` wins; `ceil=true` is `round=ceil`; they must not disagree."""
+    rounding = v.get("round")
+    if rounding is None:
+        return "ceil" if v["ceil"] else "floor"
+    if v["ceil"] and rounding == "floor":
+        raise ShapeError("ceil=true and round=floor disagree", hint="keep one of them", culprit="round")
+    return rounding
 
 
 @register

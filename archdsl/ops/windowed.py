@@ -34,12 +34,12 @@ def resolve_window(op: str, in_shape: Shape, kernel, stride, padding, dilation) 
     return Window(k, s, tuple((pp, pp) for pp in p), d)
 
 
-def output_spatial(op: str, in_shape: Shape, w: Window, ceil_mode: bool = False) -> tuple[int, ...]:
+def output_spatial(op: str, in_shape: Shape, w: Window, rounding: str = "floor") -> tuple[int, ...]:
     """Apply the window rule on every axis; a size below 1 is an error showing the arithmetic."""
     out = []
     axes = list(zip(in_shape[1:], w.kernel, w.stride, w.padding, w.dilation))
     for n, k, s, (pb, pa), d in axes:
-        size = W.output_size(n, k, s, pb, pa, d, ceil_mode and not w.same)
+        size = W.output_size(n, k, s, pb, pa, d, "floor" if w.same else rounding)
         if size < 1:
             # Name every axis that fails the same way: "height and width", not just "height".
             names = [AXIS_NAMES[len(in_shape) - 1][i] for i, t in enumerate(axes)
@@ -48,7 +48,8 @@ def output_spatial(op: str, in_shape: Shape, w: Window, ceil_mode: bool = False)
             eff = W.effective_kernel(k, d)
             raise ShapeError(
                 f"{op} output {name} collapse{'s' if len(names) == 1 else ''} below 1",
-                notes=[f"input is {format_shape(in_shape)}: {W.arithmetic(n, k, s, pb + pa, d)}"],
+                notes=[f"input is {format_shape(in_shape)}: "
+                       f"{W.arithmetic(n, k, s, pb + pa, d, 'floor' if w.same else rounding)}"],
                 hint=(f"the {eff}-wide window does not fit in {n}+{pb + pa} padded pixels; "
                       "use a smaller kernel, add padding, or drop a downsampling layer before this one"),
             )
@@ -56,9 +57,11 @@ def output_spatial(op: str, in_shape: Shape, w: Window, ceil_mode: bool = False)
     return tuple(out)
 
 
-def window_lints(op: str, in_shape: Shape, w: Window, ceil_mode: bool = False) -> list[Lint]:
-    """Warn when floor rounding silently drops real input pixels (AlexNet at 224)."""
-    if w.same or ceil_mode:
+def window_lints(op: str, in_shape: Shape, w: Window, rounding: str = "floor",
+                 fixes: str = "p=same") -> list[Lint]:
+    """Warn when floor rounding silently drops real input pixels (AlexNet at 224).
+    `fixes` names the options this layer kind has that avoid it."""
+    if w.same or rounding != "floor":
         return []
     lints = []
     seen = set()
@@ -79,17 +82,17 @@ def window_lints(op: str, in_shape: Shape, w: Window, ceil_mode: bool = False) -
             notes=(f"{' and '.join(same_axes)}: {W.arithmetic(n, k, s, pb + pa, d)}",
                    (f"the last {dropped} pixels of the input are never seen by any window" if dropped > 1
                     else "the last pixel of the input is never seen by any window")),
-            hint=_fix_hint(n, k, s, pb + pa, d),
+            hint=_fix_hint(n, k, s, pb + pa, d, fixes),
         ))
     return lints
 
 
-def _fix_hint(n: int, k: int, s: int, p: int, d: int) -> str:
+def _fix_hint(n: int, k: int, s: int, p: int, d: int, fixes: str) -> str:
     # Suggest the nearest input size that divides evenly.
     f = W.effective_kernel(k, d)
     smaller = n - (n + p - f) % s
     larger = smaller + s
-    return f"an input of {smaller} or {larger} divides evenly, or use p=same / ceil=true"
+    return f"an input of {smaller} or {larger} divides evenly, or use {fixes}"
 
 
 def receptive_window(w: Window):

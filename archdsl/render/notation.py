@@ -50,7 +50,7 @@ def _conv(op: Conv) -> str:
 
 
 def _pool(op: Pool) -> str:
-    extras = _window(op.window) + (["ceil"] if op.ceil_mode else [])
+    extras = _window(op.window) + {"floor": [], "ceil": ["ceil"], "caffe": ["caffe"]}[op.rounding]
     return f"{op.mode}pool " + " ".join(extras)
 
 

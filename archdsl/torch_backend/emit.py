@@ -7,6 +7,7 @@ variable, `{xs}` the comma-separated inputs of a merge.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..ops import activation as act
@@ -75,7 +76,49 @@ def _pool_fits(w: Window) -> bool:
     return _symmetric(w) and all(b <= k // 2 for (b, _), k in zip(w.padding, w.kernel))
 
 
+def _caffe_window(op: pool.Pool) -> Window | None:
+    """Where Caffe's rounding keeps a last window that PyTorch's ceil mode drops
+    (or pads more than PyTorch allows): the same windows as explicit padding,
+    with the extra pixels after, for a floor-mode PyTorch pool. None when
+    ceil_mode already gives Caffe's figures."""
+    from ..window import output_size
+    w = op.window
+    pads, differs = [], False
+    for n, k, s, (pb, pa) in zip(op.in_size, w.kernel, w.stride, w.padding):
+        caffe = output_size(n, k, s, pb, pa, 1, "caffe")
+        differs |= caffe != output_size(n, k, s, pb, pa, 1, "ceil") or pb > k // 2
+        pads.append((pb, max((caffe - 1) * s + k - (n + pb + pa), 0) + pa))
+    return Window(w.kernel, w.stride, tuple(pads), w.dilation) if differs else None
+
+
+def _emit_caffe_pool(op: pool.Pool, rank: int, w: Window) -> Emit:
+    kind = "AvgPool" if op.mode == "avg" else "MaxPool"
+    pairs = [("kernel_size", _axes(w.kernel))]
+    if w.stride != w.kernel:
+        pairs.append(("stride", _axes(w.stride)))
+    module = f"nn.{kind}{rank}d({_kwargs(pairs)})"
+    pads = _pad_arg(w)
+    if op.mode == "max":
+        return Emit(module, f"{{m}}(F.pad({{x}}, {pads}, value=float('-inf')))", True)
+    if op.mode == "min":
+        return Emit(module, f"-{{m}}(F.pad(-{{x}}, {pads}, value=float('-inf')))", True)
+    # Caffe divides by the window clipped to the padded input: the mean of the
+    # zero-padded input over the mean of a mask that is 1 inside the padding.
+    inner = _pad_arg(op.window)
+    extra = _pad_arg(Window(w.kernel, w.stride, tuple((0, a - pa) for (_, a), (_, pa)
+                                                      in zip(w.padding, op.window.padding)), w.dilation))
+    # A window wholly past the input averages nothing: Caffe gives 0, and so does
+    # the clamp (any window that counts a pixel has a mask mean of at least 1/k).
+    mask = f"F.pad(F.pad(torch.ones_like({{x}}[:1, :1]), {inner}, value=1.0), {extra})"
+    floor = 0.5 / math.prod(w.kernel)
+    return Emit(module, f"{{m}}(F.pad({{x}}, {pads})) / {{m}}({mask}).clamp(min={floor!r})", True)
+
+
 def emit_pool(op: pool.Pool, rank: int) -> Emit:
+    if op.rounding == "caffe" and not op.window.same:
+        caffe = _caffe_window(op)
+        if caffe is not None:
+            return _emit_caffe_pool(op, rank, caffe)
     w = op.window
     # AvgPool3d checks the *unpadded* input against the window; a 'same' 3-D
     # average pads first so a volume smaller than the window still works
