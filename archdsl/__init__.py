@@ -5,8 +5,9 @@
     >>> net.totals.params
     54170
 """
-from .errors import ArchError, Diagnostic, UsageError
-from .network import Layer, Network, load, load_all, loads, loads_all
+from archdsl.errors import ArchError, Diagnostic, UsageError
+from archdsl.api import load, load_all, loads, loads_all
+from archdsl.core.network import Layer, Network
 
 __version__ = "0.1.0"
 __all__ = ["ArchError", "Diagnostic", "UsageError", "Layer", "Network", "load", "load_all",
@@ -15,5 +16,5 @@ __all__ = ["ArchError", "Diagnostic", "UsageError", "Layer", "Network", "load", 
 
 def build(spec, **options):
     """A `torch.nn.Module` for a spec (path, text or Network). Imports torch."""
-    from .torch_backend import build as _build
+    from archdsl.backends.torch import build as _build
     return _build(spec, **options)

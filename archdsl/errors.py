@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .source import SourceFile, Span
+from archdsl.source import SourceFile, Span
 
 
 @dataclass(slots=True)

@@ -173,7 +173,7 @@ def main(argv=None):
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "archdsl", "build", str(spec), "-o", f"{tmp}/r.py"], check=True)
         cli_s = time.perf_counter() - t
-        from archdsl.onnx_export import export_module
+        from archdsl.backends.onnx.export import export_module
         model = archdsl.build(spec)
         t = time.perf_counter()
         export_module(model, (3, 224, 224), f"{tmp}/r.onnx")

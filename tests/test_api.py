@@ -183,7 +183,7 @@ def test_input_of_another_rank_is_refused(tmp_path, capsys):
 
 def test_every_layer_kind_and_alias_is_documented():
     """docs/language.md is the reference: a new layer kind or alias must appear in it."""
-    from archdsl.ops import REGISTRY
+    from archdsl.core.ops import REGISTRY
     doc = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
     import re
     headings = " ".join(line for line in doc.splitlines() if line.startswith("###"))

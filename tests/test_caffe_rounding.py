@@ -8,7 +8,7 @@ import math
 import pytest
 
 import archdsl
-from archdsl.window import output_size
+from archdsl.core.window import output_size
 
 
 def caffe_size(n: int, k: int, s: int, p: int) -> int:

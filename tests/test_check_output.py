@@ -10,9 +10,9 @@ import pytest
 
 import archdsl
 from archdsl.cli import main
-from archdsl.report import FORMATS, render_report
-from archdsl.report.rows import table_rows
-from archdsl.units import count_with_rounding, human_bytes, human_count
+from archdsl.backends.report import FORMATS, render_report
+from archdsl.backends.report.rows import table_rows
+from archdsl.text import count_with_rounding, human_bytes, human_count
 from .conftest import GALLERY, ROOT, SPECS
 
 EXT = {"table": "table", "text": "txt", "markdown": "md", "latex": "tex", "csv": "csv",

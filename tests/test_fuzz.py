@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pytest
 
 import archdsl
-from archdsl.load import read_spec
+from archdsl.lowering.workspace import read_spec
 
 from .conftest import GALLERY
 from .fuzzing import generated_spec, mutate_bytes, mutate_tokens

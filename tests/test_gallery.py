@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import archdsl
-from archdsl.report.rows import table_rows
+from archdsl.backends.report.rows import table_rows
 from .conftest import GALLERY, SPECS
 
 # spec: (params, MACs, buffers or None)

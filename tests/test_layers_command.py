@@ -7,8 +7,8 @@ import re
 import pytest
 
 from archdsl.cli import main
-from archdsl.commands.layers import spec_value
-from archdsl.ops import REGISTRY
+from archdsl.cli.layers import spec_value
+from archdsl.core.ops import REGISTRY
 
 
 def layers(capsys, *argv) -> tuple[int, str, str]:

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 import archdsl  # noqa: E402
 from archdsl.cli import main  # noqa: E402
-from archdsl.onnx_export import export, export_module, verify  # noqa: E402
+from archdsl.backends.onnx.export import export, export_module, verify  # noqa: E402
 
 from .conftest import GALLERY  # noqa: E402
 
@@ -156,7 +156,7 @@ def test_adaptive_upsampling_points_at_its_layer():
 
 def test_adaptive_pool_hint_for_an_analysed_network_offers_a_fixed_window():
     from archdsl.errors import ArchError
-    from archdsl.onnx_export import check_exportable
+    from archdsl.backends.onnx.export import check_exportable
     net = archdsl.loads("network A { input 3x13x13; adaptiveavgpool 6x6 }")
     with pytest.raises(ArchError) as info:
         check_exportable(net)  # no spec to re-analyse: no input suggestion

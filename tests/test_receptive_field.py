@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 import archdsl
-from archdsl.analysis import receptive_fields
+from archdsl.core.analysis import receptive_fields
 
 torch = pytest.importorskip("torch")
 

@@ -14,11 +14,11 @@ import pytest
 
 import archdsl
 from archdsl.cli import main
-from archdsl.render.dot import render_dot
-from archdsl.render.graphviz import find_dot, run_dot
-from archdsl.render.notation import describe
-from archdsl.render.structure import fold, foldable, scope_tree
-from archdsl.render.volume import render_volume
+from archdsl.backends.render.dot import render_dot
+from archdsl.backends.render.graphviz import find_dot, run_dot
+from archdsl.backends.render.notation import describe
+from archdsl.backends.render.structure import fold, foldable, scope_tree
+from archdsl.backends.render.volume import render_volume
 
 from .conftest import GALLERY, ROOT
 
@@ -194,7 +194,7 @@ ADD_SPEC = ("network TwoWay { input 8x16x16; add { branch { conv 8 k=3 p=1; relu
 
 def _branch_heads(net):
     """The first layer of every branch, per concat/add region, in source order."""
-    from archdsl.render.structure import Tree
+    from archdsl.backends.render.structure import Tree
     out = []
 
     def walk(tree):

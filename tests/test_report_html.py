@@ -6,7 +6,7 @@ import re
 import pytest
 
 from archdsl.cli import main
-from archdsl.render.graphviz import find_dot
+from archdsl.backends.render.graphviz import find_dot
 
 from .conftest import ROOT
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import archdsl
-from archdsl.load import STDLIB
+from archdsl.lowering.stdlib import STDLIB
 
 STD_FILES = sorted(STDLIB.glob("*.arch"))
 

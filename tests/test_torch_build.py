@@ -16,8 +16,8 @@ import torch.nn.functional as F  # noqa: E402
 
 import archdsl  # noqa: E402
 from archdsl.cli import main  # noqa: E402
-from archdsl.torch_backend import generate_source, load_source  # noqa: E402
-from archdsl.torch_backend.names import MODULE_ATTRIBUTES, attribute_path  # noqa: E402
+from archdsl.backends.torch import generate_source, load_source  # noqa: E402
+from archdsl.backends.torch.names import MODULE_ATTRIBUTES, attribute_path  # noqa: E402
 from .conftest import GALLERY  # noqa: E402
 
 # Inputs that keep the biggest specs' checks quick without changing what is tested.

@@ -12,7 +12,7 @@ from hypothesis import assume, HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import archdsl  # noqa: E402
-from archdsl import window as W  # noqa: E402
+from archdsl.core import window as W  # noqa: E402
 
 from .test_torch_build import assert_matches_analysis  # noqa: E402
 

@@ -14,7 +14,7 @@ import itertools
 
 import pytest
 
-from archdsl.ops import REGISTRY, ShapeError
+from archdsl.core.ops import REGISTRY, ShapeError
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

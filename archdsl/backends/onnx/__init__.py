@@ -1,0 +1,1 @@
+"""ONNX export and verification (imports torch, onnx and onnxruntime lazily)."""

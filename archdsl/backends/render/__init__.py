@@ -1,0 +1,17 @@
+"""Diagrams of a network: Graphviz DOT (graph style) and pure SVG (volume style).
+
+Nothing here imports Graphviz: DOT is text, and images are made by running
+the `dot` program (render.graphviz) only when one is asked for."""
+from __future__ import annotations
+
+
+def render_dot(net, *, collapse: bool = False, rankdir: str = "TB", layout: str = "chw") -> str:
+    """Graph style as DOT text."""
+    from archdsl.backends.render.dot import render_dot as _render
+    return _render(net, collapse=collapse, rankdir=rankdir, layout=layout)
+
+
+def render_volume(net, *, collapse: bool = False, layout: str = "chw") -> str:
+    """Volume style as a standalone SVG document."""
+    from archdsl.backends.render.volume import render_volume as _render
+    return _render(net, collapse=collapse, layout=layout)

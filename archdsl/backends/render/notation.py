@@ -1,0 +1,118 @@
+"""Layer descriptions in lecture notation, shared by both diagram styles.
+
+"conv 96, 11x11 /4" reads the way a lecturer writes it on the board: the
+output channels, the kernel, then only what differs from the default (stride,
+padding, dilation, groups). Dispatch is by op class, not by name."""
+from __future__ import annotations
+
+from archdsl.core.ir import Node
+from archdsl.core.ops.activation import Activation
+from archdsl.core.ops.conv import Conv
+from archdsl.core.ops.dense import Linear
+from archdsl.core.ops.norm import BatchNorm, Dropout, LocalResponseNorm
+from archdsl.core.ops.pool import AdaptivePool, GlobalPool, Pool
+from archdsl.core.ops.windowed import Window
+from archdsl.core.shapes import format_shape
+
+TIMES = "\u00d7"  # the multiplication sign reads better than an x on a slide
+
+
+def shape_text(shape, layout: str = "chw") -> str:
+    """`96×55×55`; `?` when unknown."""
+    return format_shape(shape, layout).replace("x", TIMES)
+
+
+def _axes(values: tuple[int, ...]) -> str:
+    """`4` when every axis agrees, `1×2×2` when they differ (× as in the shapes)."""
+    return str(values[0]) if len(set(values)) == 1 else TIMES.join(str(v) for v in values)
+
+
+def _window(w: Window) -> list[str]:
+    parts = [TIMES.join(str(k) for k in w.kernel)]
+    if any(s != 1 for s in w.stride):
+        parts.append(f"/{_axes(w.stride)}")
+    if w.same:
+        parts.append("same")
+    else:
+        before = tuple(pb for pb, _ in w.padding)
+        if any(before):
+            parts.append(f"p{_axes(before)}")
+    if any(d != 1 for d in w.dilation):
+        parts.append(f"d{_axes(w.dilation)}")
+    return parts
+
+
+def _conv(op: Conv) -> str:
+    extras = _window(op.window)
+    if op.groups != 1:
+        extras.append("depthwise" if op.groups == op.in_channels else f"g{op.groups}")
+    return f"conv {op.out_channels}, " + " ".join(extras)
+
+
+def _pool(op: Pool) -> str:
+    extras = _window(op.window) + {"floor": [], "ceil": ["ceil"], "caffe": ["caffe"]}[op.rounding]
+    return f"{op.mode}pool " + " ".join(extras)
+
+
+def _global(op: GlobalPool) -> str:
+    return f"global {op.mode}pool"
+
+
+def _adaptive(op: AdaptivePool) -> str:
+    return f"adaptive {op.mode}pool \u2192 {_axes(op.output_size)}"
+
+
+def _linear(op: Linear) -> str:
+    return f"fc {op.out_features}"
+
+
+def _lrn(op: LocalResponseNorm) -> str:
+    return f"lrn {op.size}"
+
+
+def _dropout(op: Dropout) -> str:
+    return f"dropout {op.p:g}"
+
+
+def _bn(op: BatchNorm) -> str:
+    return "batchnorm"
+
+
+def _act(op: Activation) -> str:
+    return op.kind if op.param is None or not op.attrs else f"{op.kind} {op.param:g}"
+
+
+_RULES = (
+    (Conv, _conv), (Pool, _pool), (GlobalPool, _global), (AdaptivePool, _adaptive),
+    (Linear, _linear), (LocalResponseNorm, _lrn), (Dropout, _dropout), (BatchNorm, _bn),
+    (Activation, _act),
+)
+
+
+def describe(node: Node) -> str:
+    """The op and its hyper-parameters, e.g. `conv 96, 11×11 /4`, `maxpool 3×3 /2`."""
+    op = node.op
+    if op is None:
+        return f"{node.keyword} (invalid)"
+    for cls, rule in _RULES:
+        if isinstance(op, cls):
+            return rule(op)
+    return node.keyword
+
+
+def family(node: Node) -> str:
+    return node.op.family if node.op is not None else "other"
+
+
+def count_text(n: int) -> str:
+    """3 significant figures with K/M/G: 34,944 -> `34.9K`."""
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if n >= div:
+            value = n / div
+            digits = 2 if value < 10 else 1 if value < 100 else 0
+            return f"{value:.{digits}f}{suffix}"
+    return str(n)
+
+
+def params_text(n: int) -> str:
+    return f"{count_text(n)} params"

@@ -1,0 +1,152 @@
+"""The rows every table format prints: one per layer, or per folded block."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from archdsl.core.analysis import BYTES_FP32
+from archdsl.core.ir import Scope
+from archdsl.core.network import Network
+from archdsl.core.shapes import Shape, format_shape
+from archdsl.text import count_with_rounding, human_bytes
+
+
+@dataclass(slots=True)
+class Row:
+    index: str
+    name: str
+    op: str
+    hyper: str
+    shape: Shape | None
+    params: int
+    buffers: int
+    macs: int
+    receptive_field: tuple[int, ...] | None
+    folded: bool = False
+
+
+def table_rows(net: Network, depth: int | None = None) -> list[Row]:
+    """Rows in order. With `depth`, every block instance (and labelled repeat)
+    nested deeper than `depth` folds into one row carrying its subtotals.
+
+    Only what names a level in the dotted layer names counts as one: a block
+    instance (`bottleneck2.conv1`) or a labelled repeat (`stage2: repeat 3`).
+    An unlabelled `repeat` is transparent, so `Bottleneck(512, s=2);
+    repeat 3 { Bottleneck(512) }` gives four rows alike at `--depth 0` and four
+    expanded blocks at `--depth 1`."""
+    rows: list[Row] = []
+    folded_at: dict[Scope, Row] = {}
+    first_index: dict[Scope, int] = {}
+    for layer in net.layers:
+        scope = _fold_scope(layer.node.scope, depth) if depth is not None else None
+        if scope is None:
+            rows.append(Row(str(layer.index), layer.name, layer.op, layer.hyper, layer.output_shape,
+                            layer.params, layer.buffers, layer.macs, layer.receptive_field))
+            continue
+        row = folded_at.get(scope)
+        if row is None:
+            sub = net.subtotal(scope)
+            label = scope.label if scope.kind == "block" else _repeat_text(net, scope)
+            row = Row(str(layer.index), scope.path or scope.label, "block" if scope.kind == "block" else "repeat",
+                      label, None, sub.params, sub.buffers, sub.macs, None, folded=True)
+            folded_at[scope] = row
+            first_index[scope] = layer.index
+            rows.append(row)
+        row.shape = layer.output_shape
+        row.receptive_field = layer.receptive_field
+        row.index = index_range(first_index[scope], layer.index)
+    return rows
+
+
+def index_range(first: int, last: int) -> str:
+    """`17-26`, or `17` for a block of one layer."""
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def _repeat_text(net: Network, scope: Scope) -> str:
+    """`2 x Bottleneck(256)` when a folded repeat holds one kind of block call,
+    else `repeat 2`: the slide reader wants to know what is repeated."""
+    labels = set()
+    for layer in net.layers:
+        chain = layer.node.scope.ancestors()
+        at = next((i for i, s in enumerate(chain) if s is scope), None)
+        if at is None:
+            continue
+        child = chain[at + 1] if at + 1 < len(chain) else None
+        labels.add(child.label if child is not None and child.kind == "block" else None)
+        if len(labels) > 1:
+            break
+    only = next(iter(labels)) if len(labels) == 1 else None
+    return f"{scope.count} x {only}" if only else f"repeat {scope.count}"
+
+
+def is_level(scope: Scope) -> bool:
+    """Whether `scope` is a nesting level for --depth: a block instance or a labelled repeat."""
+    return scope.kind == "block" or (scope.kind == "repeat" and scope.name is not None)
+
+
+def _fold_scope(scope: Scope, depth: int) -> Scope | None:
+    """The outermost level (see `is_level`) nested deeper than `depth`, if any."""
+    level = 0
+    for s in scope.ancestors():
+        if is_level(s):
+            level += 1
+            if level > depth:
+                return s
+    return None
+
+
+def rf_text(rf: tuple[int, ...] | None) -> str:
+    if not rf:
+        return ""
+    return str(rf[0]) if len(set(rf)) == 1 else "x".join(str(r) for r in rf)
+
+
+def shape_text(shape: Shape | None, layout: str) -> str:
+    return format_shape(shape, layout) if shape else ""
+
+
+def totals_lines(net: Network, batch: int = 1) -> list[tuple[str, str]]:
+    """(label, value) pairs for the summary under every table."""
+    t = net.totals
+    act = t.activation_elements * BYTES_FP32 * batch
+    per = "" if batch == 1 else f" (batch {batch})"
+    return [
+        ("Parameters", f"{t.params:,}"),
+        ("Trainable parameters", f"{t.trainable_params:,}"),
+        ("Non-trainable parameters", f"{t.params - t.trainable_params:,}"),
+        ("Buffers (BN running stats)", f"{t.buffers:,}"),
+        ("MACs", count_with_rounding(t.macs)),
+        ("FLOPs (2 x MACs)", count_with_rounding(t.flops)),
+        (f"Activation memory{per}, fp32", human_bytes(act)),
+        ("Parameter memory, fp32", human_bytes(t.params * BYTES_FP32)),
+    ]
+
+
+COLUMNS = ("#", "Layer", "Op", "Kernel / stride / pad", "Output", "Params", "MACs", "RF")
+NUMERIC = {"#", "Params", "MACs", "RF"}
+
+
+def row_cells(row: Row, layout: str) -> list[str]:
+    return [row.index, row.name, row.op, row.hyper, shape_text(row.shape, layout),
+            f"{row.params:,}" if row.params else "", f"{row.macs:,}" if row.macs else "",
+            rf_text(row.receptive_field)]
+
+
+# The axes of a shape by spatial rank, channels first; a flat vector has none.
+_AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+def output_header(layout: str, rank: int = 2) -> str:
+    """`Output (CxHxW)` for a 2-D network; the axes follow its input's spatial
+    rank (`Output (CxL)`, `Output (CxDxHxW)`), and just `Output` when flat."""
+    axes = _AXES.get(rank)
+    if axes is None:
+        return "Output"
+    order = (*axes, "C") if layout == "hwc" else ("C", *axes)
+    return f"Output ({'x'.join(order)})"
+
+
+def headers(net: Network, layout: str) -> list[str]:
+    """The column headers of `net`'s table."""
+    rank = len(net.input_shape) - 1
+    return [output_header(layout, rank) if c == "Output" else c for c in COLUMNS]

@@ -1,0 +1,67 @@
+"""Terminal tables: `text` (plain ASCII rules) and `table` (box-drawing rules,
+bold headers and colour on a terminal).
+
+Both are drawn here rather than with a table library: a 170-row ResNet table
+renders in a millisecond, which keeps `archdsl check` well under 0.3 s."""
+from __future__ import annotations
+
+from archdsl.core.network import Network
+from archdsl.core.shapes import format_shape
+from archdsl.backends.report.rows import COLUMNS, NUMERIC, Row, headers, row_cells, table_rows, totals_lines
+
+BOLD, ITALIC, CYAN, RESET = "\033[1m", "\033[3m", "\033[36m", "\033[0m"
+
+
+def _layout(net: Network, layout: str, depth: int | None):
+    header_cells = headers(net, layout)
+    rows = table_rows(net, depth)
+    body = [row_cells(r, layout) for r in rows]
+    widths = [max([len(h)] + [len(cells[i]) for cells in body]) for i, h in enumerate(header_cells)]
+    return header_cells, rows, body, widths
+
+
+def _line(cells: list[str], widths: list[int], gap: str = "  ") -> str:
+    out = [c.rjust(w) if col in NUMERIC else c.ljust(w) for c, w, col in zip(cells, widths, COLUMNS)]
+    return gap.join(out).rstrip()
+
+
+def render_text(net: Network, layout: str = "chw", depth: int | None = None, batch: int = 1) -> str:
+    """Plain text with ASCII rules: safe for logs, e-mails and golden files."""
+    headers, _, body, widths = _layout(net, layout, depth)
+    rule = "-" * len(_line(["-" * w for w in widths], widths))
+    lines = [f"{net.name}: input {format_shape(net.input_shape, layout)}", rule, _line(headers, widths), rule]
+    lines += [_line(cells, widths) for cells in body]
+    lines.append(rule)
+    lines += _totals(net, batch)
+    return "\n".join(lines) + "\n"
+
+
+def render_table(net: Network, layout: str = "chw", depth: int | None = None, batch: int = 1,
+                 color: bool | None = False) -> str:
+    """The terminal table: box-drawing rules; bold header and dimmed folded rows with colour."""
+    headers, rows, body, widths = _layout(net, layout, depth)
+    width = len(_line(["-" * w for w in widths], widths, "   "))
+    paint = (lambda code, text: f"{code}{text}{RESET}") if color else (lambda code, text: text)
+    title = f"{net.name}  ·  input {format_shape(net.input_shape, layout)}"
+    lines = [paint(BOLD, title), "", " " + paint(BOLD, _line(headers, widths, "   ")), " " + "─" * width]
+    for row, cells in zip(rows, body):
+        text = " " + _line(cells, widths, "   ")
+        lines.append(paint(ITALIC + CYAN, text) if row.folded else text)
+    lines.append(" " + "─" * width)
+    lines += [" " + line for line in _totals(net, batch, paint)]
+    return "\n".join(lines) + "\n"
+
+
+def _totals(net: Network, batch: int, paint=lambda code, text: text) -> list[str]:
+    pairs = totals_lines(net, batch)
+    label_width = max(len(k) for k, _ in pairs)
+    value_width = max(len(v.split(" (")[0]) for _, v in pairs)
+    out = []
+    for k, v in pairs:
+        exact, _, rest = v.partition(" (")
+        tail = f" ({rest}" if rest else ""
+        out.append(f"{paint(BOLD, k.ljust(label_width))}  {exact.rjust(value_width)}{tail}")
+    return out
+
+
+__all__ = ["render_text", "render_table", "Row"]

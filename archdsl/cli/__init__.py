@@ -1,0 +1,5 @@
+"""The `archdsl` command: one module per subcommand, each with
+`add_parser(subparsers)` and `run(args) -> int`; `main` dispatches."""
+from archdsl.cli.main import main
+
+__all__ = ["main"]

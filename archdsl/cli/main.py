@@ -1,0 +1,65 @@
+"""The `archdsl` command: parse arguments, call the library, map errors to exit codes.
+
+Exit codes: 0 success, 1 errors in a spec (or warnings with --strict),
+2 usage errors (bad flags, missing files given on the command line)."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from archdsl import __version__
+from archdsl.errors import ArchError, UsageError
+
+# Subcommand modules, imported lazily so `check` never pays for torch or graphviz.
+COMMANDS = ("check", "build", "export", "render", "report", "layers")
+
+EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="archdsl",
+        description="Declarative architecture compiler and shape calculator for CNNs.",
+        epilog="exit codes: 0 ok, 1 spec errors (warnings too with --strict), 2 usage errors",
+    )
+    parser.add_argument("--version", action="version", version=f"archdsl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"archdsl.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.endswith(f"cli.{name}"):
+                continue  # a backend not built into this checkout
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    from archdsl.cli.common import print_diagnostics
+    try:
+        return args.run(args)
+    except ArchError as exc:
+        print_diagnostics(exc.diagnostics)
+        n = sum(1 for d in exc.diagnostics if d.severity == "error")
+        if n > 1:
+            print(f"{n} errors", file=sys.stderr)
+        return EXIT_SPEC
+    except UsageError as exc:
+        print(f"archdsl: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("archdsl: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

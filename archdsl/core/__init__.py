@@ -1,0 +1,1 @@
+"""The IR, the layer kinds and the analysis over them: no torch, no lark."""

@@ -1,0 +1,159 @@
+"""Passes over a lowered graph: parameters, cost, receptive field, memory.
+
+Conventions (docs/language.md states them for users):
+- MACs count the multiply-accumulates of conv and fc weights only; bias adds,
+  pooling, normalisation and activations are not counted. FLOPs = 2 x MACs.
+- Buffers are BatchNorm running mean and variance (2C per layer); PyTorch's
+  `num_batches_tracked` counter is left out.
+- Activation memory is the sum of every layer's output (the input excluded),
+  fp32, times the batch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archdsl.core.ir import Graph, Node, Scope
+from archdsl.core.shapes import numel
+
+BYTES_FP32 = 4
+
+
+@dataclass(slots=True)
+class LayerStats:
+    """The figures of one node."""
+
+    node: Node
+    params: int
+    buffers: int
+    macs: int
+    receptive_field: tuple[int, ...] | None
+    effective_stride: tuple[int, ...] | None
+
+
+@dataclass(slots=True)
+class Totals:
+    params: int = 0
+    trainable_params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    activation_elements: int = 0
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs
+
+    def add(self, s: LayerStats) -> None:
+        self.params += s.params
+        self.trainable_params += s.params
+        self.buffers += s.buffers
+        self.macs += s.macs
+        if s.node.op is not None and s.node.keyword != "input":
+            self.activation_elements += numel(s.node.shape)
+
+
+@dataclass(slots=True)
+class Analysis:
+    stats: list[LayerStats]
+    totals: Totals
+    subtotals: dict[Scope, Totals] = field(default_factory=dict)
+
+
+def count_layer(node: Node) -> tuple[int, int, int]:
+    """(params, buffers, MACs) of one node."""
+    op = node.op
+    if op is None:
+        return 0, 0, 0
+    return op.params(), op.buffers(), op.macs(node.in_shapes, node.shape)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """Per spatial axis, what output pixel i of a node reads from the network's
+    input: the pixels start + i * jump ... start + i * jump + size - 1 (before
+    clipping to the image; `start` is negative where padding is read)."""
+
+    size: tuple[int, ...]
+    jump: tuple[int, ...]
+    start: tuple[int, ...]
+
+
+def receptive_fields(graph: Graph) -> dict[Node, Field | None]:
+    """Receptive field, effective stride (jump) and offset of every node.
+
+    A window (F' = D(F - 1) + 1, stride S, padding P before) gives
+    size_out = size_in + (F' - 1) * j_in, j_out = j_in * S and
+    start_out = start_in - P * j_in. A merge sees the union of its inputs'
+    windows, per axis: from the smallest start to the furthest end, which is
+    wider than the widest input when the inputs are offset. Global layers see
+    their whole input."""
+    result: dict[Node, Field | None] = {}
+    for node in graph.nodes:
+        if node.keyword == "input" and node.shape is not None:
+            rank = len(node.shape) - 1
+            result[node] = Field((1,) * rank, (1,) * rank, (0,) * rank) if rank else None
+            continue
+        ins = [result.get(i) for i in node.inputs]
+        if not ins or any(i is None for i in ins) or node.op is None:
+            result[node] = None
+            continue
+        field_ = ins[0] if len(ins) == 1 else _union(ins, node.shape)
+        if field_ is None:
+            result[node] = None
+            continue
+        size, jump, start = field_.size, field_.jump, field_.start
+        window = node.op.receptive(node.in_shapes)
+        if window == "global":
+            spatial = node.in_shapes[0][1:]  # empty for a flat input: nothing changes
+            if spatial:
+                size = tuple(r + (n - 1) * j for r, n, j in zip(size, spatial, jump, strict=True))
+        elif window is not None:
+            kernel, stride, before = window
+            start = tuple(a - p * j for a, p, j in zip(start, before, jump, strict=True))
+            size = tuple(r + (k - 1) * j for r, k, j in zip(size, kernel, jump, strict=True))
+            jump = tuple(j * s for j, s in zip(jump, stride, strict=True))
+        result[node] = Field(size, jump, start)
+    return result
+
+
+def _union(fields: list[Field], shape) -> Field | None:
+    """The union of the windows of a merge's inputs, axis by axis.
+
+    Inputs of equal jump read windows a fixed distance apart: the union is
+    exact. Inputs of unequal jump (a stride-2 branch beside a pooled one of the
+    same size) drift apart along the axis; the union is then widest at the
+    first or the last output pixel, and that bound is what is reported."""
+    if len({len(f.size) for f in fields}) != 1:
+        return None
+    out = max(len(shape) - 1, 0) if shape else 0
+    sizes, jumps, starts = [], [], []
+    for axis in range(len(fields[0].size)):
+        per = [(f.size[axis], f.jump[axis], f.start[axis]) for f in fields]
+        last = (shape[1 + axis] - 1) if out > axis else 0
+        extent = 0
+        for i in {0, last}:
+            lo = min(a + i * j for _, j, a in per)
+            hi = max(a + i * j + r for r, j, a in per)
+            extent = max(extent, hi - lo)
+        sizes.append(extent)
+        jumps.append(max(j for _, j, _ in per))
+        starts.append(min(a for _, _, a in per))
+    return Field(tuple(sizes), tuple(jumps), tuple(starts))
+
+
+def analyse(graph: Graph) -> Analysis:
+    """Figures for every node, the totals, and subtotals for every scope."""
+    fields_ = receptive_fields(graph)
+    totals = Totals()
+    subtotals: dict[Scope, Totals] = {s: Totals() for s in graph.scopes}
+    stats = []
+    for node in graph.nodes:
+        params, buffers, macs = count_layer(node)
+        rf = fields_.get(node)
+        s = LayerStats(node, params, buffers, macs, rf.size if rf else None, rf.jump if rf else None)
+        stats.append(s)
+        totals.add(s)
+        scope = node.scope
+        while scope is not None:
+            subtotals[scope].add(s)
+            scope = scope.parent
+    return Analysis(stats, totals, subtotals)

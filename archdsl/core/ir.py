@@ -1,0 +1,104 @@
+"""The intermediate representation: a DAG of resolved layer nodes.
+
+Every node knows its inputs (so concat, add and residual skips are edges,
+not special cases), its output shape, and the scope it was written in
+(block instance, repeat, branch...), which reports and diagrams use to group
+and fold. No torch, no lark.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archdsl.core.ops import Op
+from archdsl.core.shapes import Shape
+from archdsl.source import Span
+
+
+@dataclass(slots=True, eq=False)
+class Scope:
+    """A region of the network as written: the network itself, a block
+    instance, a repeat, a concat/add and its branches, a residual and its
+    shortcut. `name` is its segment in layer names, None when it adds none."""
+
+    kind: str  # network | block | repeat | concat | add | branch | residual | shortcut
+    label: str  # for people: "Inception(64, 96, 128, 16, 32, 32)", "repeat 3"
+    name: str | None
+    parent: "Scope | None"
+    span: Span | None
+    path: str  # dotted prefix for names inside ('' at the root)
+    index: int = 0
+    count: int = 1  # repeat count, for "xN" when folded
+
+    @property
+    def depth(self) -> int:
+        """How many block or repeat scopes enclose this one (itself included)."""
+        d, s = 0, self
+        while s is not None:
+            if s.kind in ("block", "repeat"):
+                d += 1
+            s = s.parent
+        return d
+
+    def ancestors(self) -> list["Scope"]:
+        """From the root down to this scope."""
+        chain, s = [], self
+        while s is not None:
+            chain.append(s)
+            s = s.parent
+        return chain[::-1]
+
+    def block(self) -> "Scope | None":
+        """The innermost enclosing block instance."""
+        s = self
+        while s is not None and s.kind != "block":
+            s = s.parent
+        return s
+
+
+@dataclass(slots=True, eq=False)
+class Node:
+    """One layer. `op` is None only when the layer could not be built (its
+    error was reported); `shape` is None when it or an input is unknown."""
+
+    index: int
+    name: str  # unique dotted name: "inception3a.branch2.conv1"
+    op: Op | None
+    inputs: tuple["Node", ...]
+    shape: Shape | None
+    scope: Scope
+    span: Span
+    keyword: str  # the layer keyword as written: conv, maxpool, concat...
+
+    @property
+    def in_shapes(self) -> list[Shape | None]:
+        return [n.shape for n in self.inputs]
+
+    @property
+    def local_name(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+
+@dataclass(slots=True, eq=False)
+class Graph:
+    """A lowered network: nodes in topological order, the first is the input."""
+
+    name: str
+    nodes: list[Node]
+    scopes: list[Scope]
+    span: Span | None = None
+    outputs: list[Node] = field(default_factory=list)
+
+    @property
+    def input(self) -> Node:
+        return self.nodes[0]
+
+    @property
+    def output(self) -> Node:
+        return self.outputs[0] if self.outputs else self.nodes[-1]
+
+    def consumers(self) -> dict[Node, list[Node]]:
+        users: dict[Node, list[Node]] = {n: [] for n in self.nodes}
+        for n in self.nodes:
+            for i in n.inputs:
+                users[i].append(n)
+        return users

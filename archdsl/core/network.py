@@ -1,0 +1,136 @@
+"""The analysed network users hold in Python: `archdsl.load(...)` returns one."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from archdsl.core.analysis import BYTES_FP32, Analysis, LayerStats, Totals, analyse
+from archdsl.errors import Diagnostic
+from archdsl.core.ir import Graph, Node, Scope
+from archdsl.core.shapes import Shape, format_shape
+
+
+@dataclass(slots=True)
+class Layer:
+    """One row of the table: a node and its figures."""
+
+    index: int
+    name: str
+    op: str
+    block: str | None
+    hyper: str
+    output_shape: Shape | None
+    params: int
+    buffers: int
+    macs: int
+    receptive_field: tuple[int, ...] | None
+    effective_stride: tuple[int, ...] | None
+    node: Node
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index, "name": self.name, "op": self.op, "block": self.block,
+            "hyper": self.hyper,
+            "output_shape": list(self.output_shape) if self.output_shape else None,
+            "params": self.params, "buffers": self.buffers, "macs": self.macs,
+            "receptive_field": list(self.receptive_field) if self.receptive_field else None,
+            "effective_stride": list(self.effective_stride) if self.effective_stride else None,
+        }
+
+
+class Network:
+    """A lowered and analysed network: layers with their figures, totals, warnings."""
+
+    def __init__(self, graph: Graph, analysis: Analysis, warnings: list[Diagnostic],
+                 train_sections: tuple = ()):
+        self.graph = graph
+        # The spec file's `train { ... }` sections as written (syntax.TrainDef);
+        # archdsl.train reads and checks them.
+        self.train_sections = tuple(train_sections)
+        self.analysis = analysis
+        self.warnings = warnings
+        self.layers = [_layer(s) for s in analysis.stats]
+
+    @property
+    def name(self) -> str:
+        return self.graph.name
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.graph.input.shape
+
+    @property
+    def output_shape(self) -> Shape | None:
+        return self.graph.output.shape
+
+    @property
+    def totals(self) -> Totals:
+        return self.analysis.totals
+
+    def subtotal(self, scope: Scope) -> Totals:
+        return self.analysis.subtotals[scope]
+
+    def layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    def totals_dict(self, batch: int = 1) -> dict:
+        t = self.totals
+        return {
+            "params": t.params, "trainable_params": t.trainable_params, "buffers": t.buffers,
+            "macs": t.macs, "flops": t.flops,
+            "activation_bytes": t.activation_elements * BYTES_FP32 * batch,
+            "param_bytes": t.params * BYTES_FP32,
+        }
+
+    def to_dict(self, batch: int = 1) -> dict:
+        """The JSON contract of `archdsl check --format json` (shapes without the batch)."""
+        return {
+            "network": self.name,
+            "input": list(self.input_shape),
+            "layers": [layer.to_dict() for layer in self.layers],
+            "totals": self.totals_dict(batch),
+            "warnings": [w.to_dict() for w in self.warnings],
+        }
+
+    def summary(self, fmt: str = "text", **options) -> str:
+        """The table as text; `fmt` is any `archdsl check --format`."""
+        return _present("summary", self, fmt, **options)
+
+    def __repr__(self) -> str:
+        return (f"<Network {self.name}: {format_shape(self.input_shape)} -> "
+                f"{format_shape(self.output_shape)}, {self.totals.params:,} params, "
+                f"{self.totals.macs:,} MACs>")
+
+    def _repr_html_(self) -> str:
+        """The table, for Jupyter."""
+        return _present("html", self)
+
+    def _repr_svg_(self) -> str:
+        """The volume-style figure, for Jupyter (pure Python; no Graphviz needed)."""
+        return _present("svg", self)
+
+
+# How a network presents itself (summary, notebook HTML and SVG) is the
+# backends' business: the public package fills this table with where each
+# presenter lives ("module:function"), so the core never imports a backend.
+PRESENTERS: dict[str, str] = {}
+
+
+def _present(kind: str, net: Network, *args, **options) -> str:
+    module, _, function = PRESENTERS[kind].partition(":")
+    return getattr(importlib.import_module(module), function)(net, *args, **options)
+
+
+def _layer(s: LayerStats) -> Layer:
+    node = s.node
+    block = node.scope.block()
+    return Layer(
+        index=node.index, name=node.name, op=node.keyword,
+        block=block.path if block is not None else None,
+        hyper=node.op.hyper() if node.op is not None else "",
+        output_shape=node.shape, params=s.params, buffers=s.buffers, macs=s.macs,
+        receptive_field=s.receptive_field, effective_stride=s.effective_stride, node=node,
+    )

@@ -1,0 +1,298 @@
+"""What every layer kind shares: its attribute schema, the value coercions,
+and the Op base class whose methods give shape, parameters and cost.
+
+A layer kind is one `Op` subclass registered under its keyword(s); adding a
+layer is one new class in one file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from archdsl.core.shapes import Shape, describe_rank, format_shape, spatial_rank
+
+REQUIRED = object()
+
+
+class Word(str):
+    """A bare word in a spec (`same`, `true`) that is not a block parameter."""
+
+
+class ValueProblem(Exception):
+    """An attribute value of the wrong kind; lowering adds the span."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ShapeError(Exception):
+    """A layer cannot apply to its input; `notes` hold the arithmetic.
+
+    `culprit` names the attribute at fault when one is (lowering then says which
+    block parameter it came from); `shape` is the output the layer would have
+    once the error is fixed, when the error does not bear on it (groups that do
+    not divide the channels): lowering carries on with it to find independent
+    errors further down."""
+
+    def __init__(self, message: str, notes: list[str] | None = None, hint: str | None = None,
+                 culprit: str | None = None, shape: Shape | None = None):
+        super().__init__(message)
+        self.message = message
+        self.notes = notes or []
+        self.hint = hint
+        self.culprit = culprit
+        self.shape = shape
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    """One attribute of a layer kind: `k=3`, or the positional `96` of `conv 96`."""
+
+    name: str
+    type: str  # a key of COERCE
+    default: Any = REQUIRED
+    aliases: tuple[str, ...] = ()
+    positional: bool = False
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True, slots=True)
+class Lint:
+    message: str
+    notes: tuple[str, ...] = ()
+    hint: str | None = None
+
+
+# -- value coercion -------------------------------------------------------------
+
+def number_text(value: Any) -> str:
+    """A number the way it was most likely written: 1.0 stays 1.0 (not 1), 1e-4 stays short."""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def constant_text(x: float) -> str:
+    """A hyper-parameter for tables: 1e-4 rather than 0.0001, 2 rather than 2.0,
+    the way papers write constants (number_text instead echoes what was typed)."""
+    text = f"{x:g}"
+    if 0 < abs(x) < 1e-3 or "e" in text:
+        mantissa, _, exponent = f"{x:e}".partition("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        return f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Word):
+        return f"the word '{value}'"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, tuple):
+        return "a size " + "x".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"the number {number_text(value)}"
+    if isinstance(value, str):
+        return f'the string "{value}"'
+    return repr(value)
+
+
+def _quoted_word(value: Any, name: str, words: tuple[str, ...]) -> None:
+    """`p="same"`, `bias="false"`: the right word in quotes; say the quotes go."""
+    if isinstance(value, str) and not isinstance(value, Word) and value in words:
+        raise ValueProblem(f"{name} takes the bare word {value}, not a quoted string",
+                           hint=f"quotes are not needed: {name}={value}")
+
+
+def _as_int(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueProblem(f"{name} must be an integer, got {_kind(value)}")
+    if value < minimum:
+        bound = "positive" if minimum == 1 else f"at least {minimum}"
+        raise ValueProblem(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def coerce_int(value, name):
+    return _as_int(value, name, 1)
+
+
+def coerce_int0(value, name):
+    return _as_int(value, name, 0)
+
+
+def coerce_axes(value, name, minimum=1):
+    """An int or one int per axis; broadcast to the input's rank later."""
+    if isinstance(value, tuple):
+        return tuple(_as_int(v, name, minimum) for v in value)
+    return (_as_int(value, name, minimum),)
+
+
+def coerce_axes0(value, name):
+    return coerce_axes(value, name, 0)
+
+
+def coerce_padding(value, name):
+    _quoted_word(value, name, ("same", "valid"))
+    if isinstance(value, Word):
+        if value in ("same", "valid"):
+            return str(value)
+        raise ValueProblem(f"{name} must be a number, 'same' or 'valid', got {_kind(value)}",
+                           hint="p=same keeps ceil(W/S); p=valid is p=0")
+    return coerce_axes(value, name, 0)
+
+
+def coerce_bool(value, name):
+    _quoted_word(value, name, ("true", "false"))
+    if isinstance(value, Word) and value in ("true", "false"):
+        return value == "true"
+    if isinstance(value, bool):
+        return value
+    hint = f"write {name}={value.lower()}, in lower case" if isinstance(value, Word) and \
+        value.lower() in ("true", "false") else None
+    raise ValueProblem(f"{name} must be true or false, got {_kind(value)}", hint=hint)
+
+
+def coerce_rounding(value, name):
+    words = ("floor", "ceil", "caffe")
+    _quoted_word(value, name, words)
+    if isinstance(value, Word) and value in words:
+        return str(value)
+    raise ValueProblem(f"{name} must be floor, ceil or caffe, got {_kind(value)}",
+                       hint="round=ceil is PyTorch's ceil_mode; round=caffe is Caffe's pooling rule")
+
+
+def coerce_float(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueProblem(f"{name} must be a number, got {_kind(value)}")
+    return float(value)
+
+
+def coerce_positive_float(value, name):
+    number = coerce_float(value, name)
+    if number <= 0:
+        raise ValueProblem(f"{name} must be positive, got {number_text(value)}")
+    return number
+
+
+def coerce_probability(value, name):
+    number = coerce_float(value, name)
+    if not 0 <= number < 1:
+        raise ValueProblem(f"{name} must be in [0, 1), got {number_text(value)}",
+                           hint="dropout takes the probability of dropping, e.g. dropout 0.5")
+    return number
+
+
+def coerce_dims(value, name):
+    if isinstance(value, tuple):
+        return tuple(_as_int(v, name, 1) for v in value)
+    return (_as_int(value, name, 1),)
+
+
+COERCE = {
+    "int": coerce_int, "int0": coerce_int0, "axes": coerce_axes, "axes0": coerce_axes0,
+    "padding": coerce_padding, "bool": coerce_bool, "float": coerce_float,
+    "pfloat": coerce_positive_float, "prob": coerce_probability, "dims": coerce_dims,
+    "rounding": coerce_rounding,
+}
+
+
+def broadcast(values: tuple[int, ...], rank: int, name: str) -> tuple[int, ...]:
+    """`k=3` on a 2-D map means 3x3; `k=1x7` must match the map's rank."""
+    if len(values) == 1:
+        return values * rank
+    if len(values) != rank:
+        written = "x".join(str(v) for v in values)
+        axes = "axis" if rank == 1 else "axes"
+        raise ShapeError(f"{name}={written} gives {len(values)} values but the input has "
+                         f"{rank} spatial {axes}",
+                         hint=f"write one value ({name}={values[0]}) or one per axis")
+    return values
+
+
+# -- the Op base ------------------------------------------------------------------
+
+class Op:
+    """A resolved layer: attributes plus whatever the input fixed (channels).
+
+    Subclasses are frozen dataclasses; their class attributes describe the
+    language side (keywords, attributes) and the methods the analysis side."""
+
+    __slots__ = ()
+    keywords: ClassVar[tuple[str, ...]] = ()
+    attrs: ClassVar[tuple[Attr, ...]] = ()
+    family: ClassVar[str] = "other"  # conv | pool | fc | norm | act | reshape | merge | io
+    doc: ClassVar[str] = ""
+    # Error recovery: a layer whose output always has its input's shape, and the
+    # attributes that never bear on the output shape. When a layer fails on
+    # these alone, lowering still knows its output and looks for further errors.
+    keeps_shape: ClassVar[bool] = False
+    shape_neutral: ClassVar[frozenset[str]] = frozenset()
+
+    @property
+    def kind(self) -> str:
+        return self.keywords[0]
+
+    @classmethod
+    def make(cls, values: dict[str, Any], in_shapes: list[Shape]) -> "Op":
+        """Build from coerced attribute values and the input shapes."""
+        return cls(**values)
+
+    def infer(self, in_shapes: list[Shape]) -> Shape:
+        return in_shapes[0]
+
+    def lint(self, in_shapes: list[Shape]) -> list[Lint]:
+        return []
+
+    def params(self) -> int:
+        return 0
+
+    def buffers(self) -> int:
+        return 0
+
+    def macs(self, in_shapes: list[Shape], out: Shape) -> int:
+        return 0
+
+    def receptive(self, in_shapes):
+        """(kernel_eff, stride, pad_before) per axis for the receptive field;
+        None for pointwise layers; "global" when every input pixel is seen."""
+        return None
+
+    def hyper(self) -> str:
+        """Kernel/stride/padding or other hyper-parameters in table notation."""
+        return ""
+
+
+def require_spatial(op: str, shape: Shape, min_rank: int = 1) -> int:
+    rank = spatial_rank(shape)
+    if rank < min_rank:
+        raise ShapeError(f"{op} needs a feature map (CxL, CxHxW or CxDxHxW) but its input is "
+                         f"{describe_rank(shape)} of {format_shape(shape)}",
+                         hint=f"move {op} before the flatten" if rank == 0 else None)
+    if rank > 3:
+        raise ShapeError(f"{op} supports 1, 2 or 3 spatial axes, input has {rank}")
+    return rank
+
+
+REGISTRY: dict[str, type[Op]] = {}
+
+
+def register(cls: type[Op]) -> type[Op]:
+    for kw in cls.keywords:
+        REGISTRY[kw] = cls
+    return cls
+
+
+def axes_text(values: tuple[int, ...]) -> str:
+    """`4` when every axis agrees, `1x7` when they differ."""
+    if len(set(values)) == 1:
+        return str(values[0])
+    return "x".join(str(v) for v in values)

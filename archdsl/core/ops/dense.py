@@ -1,0 +1,66 @@
+"""Fully connected layers and flattening."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from archdsl.core.shapes import format_shape, spatial_rank
+from archdsl.core.ops.base import Attr, Op, ShapeError, register
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Linear(Op):
+    """Fully connected layer on a flat vector."""
+
+    keywords = ("fc", "linear", "dense")
+    family = "fc"
+    shape_neutral = frozenset({"bias"})
+    doc = "Fully connected layer: F -> out. Needs a flat input (use flatten first)."
+    attrs = (
+        Attr("out", "int", positional=True, aliases=("out_features", "units"), doc="output features"),
+        Attr("bias", "bool", True, doc="add a learned bias"),
+    )
+    in_features: int
+    out_features: int
+    bias: bool
+
+    @classmethod
+    def make(cls, v, in_shapes):
+        (shape,) = in_shapes
+        if spatial_rank(shape) > 0:
+            raise ShapeError(f"fc needs a flat vector but its input is the feature map {format_shape(shape)}",
+                             hint=f"insert `flatten` before it (giving {prod(shape):,} features), "
+                                  "or `gap; flatten` to pool first")
+        return cls(shape[0], v["out"], v["bias"])
+
+    def infer(self, in_shapes):
+        return (self.out_features,)
+
+    def params(self):
+        return self.in_features * self.out_features + (self.out_features if self.bias else 0)
+
+    def macs(self, in_shapes, out):
+        return self.in_features * self.out_features
+
+    def receptive(self, in_shapes):
+        return "global"
+
+    def hyper(self):
+        return f"{self.in_features} -> {self.out_features}" + ("" if self.bias else ", no bias")
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Flatten(Op):
+    """CxHxW -> C*H*W, in PyTorch's (channel-major) order."""
+
+    keywords = ("flatten",)
+    family = "reshape"
+    doc = "Flatten a feature map into a vector of C*H*W features (channel-major, as PyTorch)."
+
+    def infer(self, in_shapes):
+        return (prod(in_shapes[0]),)
+
+    def receptive(self, in_shapes):
+        return "global" if spatial_rank(in_shapes[0]) else None

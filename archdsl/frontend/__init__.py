@@ -1,0 +1,1 @@
+"""Text -> syntax tree: the grammar, the parser and syntax-error wording."""

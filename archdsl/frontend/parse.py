@@ -1,0 +1,287 @@
+"""Text -> syntax tree. Lark (LALR) does the parsing; this module shapes its
+output into `syntax` nodes with spans, and keeps looking past a syntax error
+for independent ones (`syntax_errors` words each diagnostic)."""
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from archdsl.frontend import syntax as ast
+from archdsl.errors import ArchError, Diagnostic
+from archdsl.frontend.grammar import grammar_text
+from archdsl.source import SourceFile, Span
+from archdsl.frontend.syntax_errors import braces, braces_sound, syntax_diagnostic
+
+MAX_DIGITS = 30
+
+
+
+class _Body(list):
+    """Statements of a `{ ... }` with the span of its braces."""
+
+    span: Span
+
+
+class _ToAst(Transformer):
+    """Builds syntax nodes while Lark parses (an inline transformer: no parse
+    tree, which halves parsing time). Lark gives inline callbacks no position
+    metadata, so every token is kept and spans run from the first child to the
+    last one."""
+
+    source: SourceFile
+
+    def _tok(self, tok: Token) -> Span:
+        return Span(self.source.name, tok.line, tok.column, tok.end_line, tok.end_column, self.source)
+
+    def _span(self, children) -> Span:
+        items = [c for c in children if c is not None and not (isinstance(c, Token) and c.type == "_SEP")]
+        first, last = _start_of(items[0]), _end_of(items[-1])
+        return Span(self.source.name, first[0], first[1], last[0], last[1], self.source)
+
+    # expressions
+    def int(self, children):
+        (tok,) = children
+        return ast.Num(self._integer(tok, tok), self._tok(tok))
+
+    def _integer(self, digits: str, tok: Token) -> int:
+        # Python refuses to convert very long digit strings; no size needs them.
+        if len(digits) > MAX_DIGITS:
+            raise ArchError(Diagnostic("error", f"number with {len(digits)} digits is too large",
+                                       self._tok(tok), hint=f"sizes have at most {MAX_DIGITS} digits"))
+        return int(digits)
+
+    def float(self, children):
+        (tok,) = children
+        return ast.Num(float(tok), self._tok(tok))
+
+    def dims(self, children):
+        (tok,) = children
+        return ast.Dims(tuple(self._integer(v, tok) for v in tok.split("x")), self._tok(tok))
+
+    def name(self, children):
+        (tok,) = children
+        return ast.Name(str(tok), self._tok(tok))
+
+    def string(self, children):
+        (tok,) = children
+        return ast.Str(str(tok)[1:-1], self._tok(tok))
+
+    def group(self, children):
+        return children[1]
+
+    def tuple(self, children):
+        return ast.TupleExpr(_nodes(children), self._span(children))
+
+    def _binop(op):  # noqa: N805 - a factory evaluated in the class body
+        def rule(self, children):
+            return ast.BinOp(op, children[0], children[-1], self._span(children))
+        return rule
+
+    plus, minus, times = _binop("+"), _binop("-"), _binop("*")
+    divide, floordiv, modulo = _binop("/"), _binop("//"), _binop("%")
+
+    def negate(self, children):
+        return ast.Neg(children[-1], self._span(children))
+
+    # arguments and statements
+    def kwarg(self, children):
+        key, value = children[0], children[-1]
+        return ast.Kwarg(str(key), value, self._span(children), self._tok(key))
+
+    def label(self, children):
+        return children[0]
+
+    def layer(self, children):
+        label, op, *rest = children
+        args, kwargs = _split_args(rest)
+        return ast.Layer(_str(label), str(op), self._tok(op), args, kwargs, self._span(children))
+
+    def call(self, children):
+        label, block, *rest = children
+        args, kwargs = _split_args(rest)
+        return ast.Call(_str(label), str(block), self._tok(block), args, kwargs, self._span(children))
+
+    def stmts(self, children):
+        if len(children) == 1:
+            return [children[0]]
+        children[0].append(children[-1])  # in place: linear, not quadratic
+        return children[0]
+
+    def body(self, children):
+        body = _Body(next((c for c in children if isinstance(c, list)), []))
+        body.span = self._span(children)
+        return body
+
+    def repeat(self, children):
+        label, _kw, count, body = children
+        return ast.Repeat(_str(label), count, list(body), self._span(children))
+
+    def branches(self, children):
+        branches = _Body(c for c in children if isinstance(c, ast.Branch))
+        branches.span = self._span(children)
+        return branches
+
+    def branch(self, children):
+        return ast.Branch(list(children[-1]), self._span(children))
+
+    def concat(self, children):
+        return ast.Merge("concat", _str(children[0]), children[-1], self._span(children))
+
+    def add(self, children):
+        return ast.Merge("add", _str(children[0]), children[-1], self._span(children))
+
+    def shortcut(self, children):
+        _kw, always, body = children
+        return (always is not None, list(body), self._span(children))
+
+    def residual(self, children):
+        label, _kw, body, shortcut = children
+        span = self._span(children)
+        if shortcut is None:
+            return ast.Residual(_str(label), list(body), None, False, span)
+        always, sc_body, sc_span = shortcut
+        return ast.Residual(_str(label), list(body), sc_body, always, span, sc_span)
+
+    # top level
+    def use(self, children):
+        return ast.Use(str(children[1])[1:-1], self._span(children))
+
+    def param(self, children):
+        name, default = children[0], (children[2] if len(children) > 2 else None)
+        return ast.Param(str(name), default, self._span(children))
+
+    def block(self, children):
+        name, body = children[1], children[-1]
+        params = [c for c in children if isinstance(c, ast.Param)]
+        return ast.BlockDef(str(name), params, list(body), self._span(children), self._tok(name))
+
+    def network(self, children):
+        name, body = children[1], children[-1]
+        return ast.NetworkDef(str(name), list(body), self._span(children), self._tok(name))
+
+    def train(self, children):
+        return ast.TrainDef(list(children[-1]), self._span(children))
+
+    def start(self, children):
+        program = ast.Program(self.source)
+        for item in children:
+            if isinstance(item, ast.Use):
+                program.uses.append(item)
+            elif isinstance(item, ast.BlockDef):
+                program.blocks.append(item)
+            elif isinstance(item, ast.NetworkDef):
+                program.networks.append(item)
+            elif isinstance(item, ast.TrainDef):
+                program.trains.append(item)
+        return program
+
+
+def _start_of(item):
+    if isinstance(item, Token):
+        return item.line, item.column
+    if isinstance(item, tuple):  # a shortcut: (always, body, span)
+        item = item[2]
+        return item.line, item.col
+    span = item.span
+    return span.line, span.col
+
+
+def _end_of(item):
+    if isinstance(item, Token):
+        return item.end_line, item.end_column
+    span = item[2] if isinstance(item, tuple) else item.span
+    return span.end_line, span.end_col
+
+
+def _nodes(children):
+    return [c for c in children if c is not None and not isinstance(c, Token)]
+
+
+def _split_args(items):
+    items = _nodes(items)
+    return ([a for a in items if not isinstance(a, ast.Kwarg)],
+            [a for a in items if isinstance(a, ast.Kwarg)])
+
+
+def _str(tok) -> str | None:
+    return None if tok is None else str(tok)
+
+
+_transformer = _ToAst()
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    # cache=True stores the LALR tables in the temp dir: start-up is what
+    # makes `archdsl check` feel instant, and table generation dominates it.
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        keep_all_tokens=True,
+        maybe_placeholders=True,
+        transformer=_transformer,
+        cache=True,
+    )
+
+
+def normalise(text: str) -> str:
+    """Drop a BOM and turn CRLF/CR into LF; columns stay as the user sees them."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse(text: str, name: str = "<string>") -> ast.Program:
+    """Parse one file's text. Raises ArchError on a syntax error."""
+    source = SourceFile(name, normalise(text))
+    parser = _parser()
+    diagnostics: list[Diagnostic] = []
+    attempt = source.text
+    with _lock:  # the inline transformer holds the file being parsed
+        _transformer.source = source
+        while True:
+            try:
+                program = parser.parse(attempt)
+                break
+            except UnexpectedInput as exc:
+                diagnostics.append(syntax_diagnostic(exc, source, parser))
+                at_end = isinstance(exc, UnexpectedEOF) or (
+                    isinstance(exc, UnexpectedToken) and exc.token.type == "$END")
+            if at_end or len(diagnostics) >= MAX_SYNTAX_ERRORS or not braces_sound(source.text):
+                # Past the end, or with braces out of balance, every further
+                # error would be a consequence of this one.
+                break
+            attempt = _without_line(attempt, diagnostics[-1].line)
+            if attempt is None:
+                break
+    if diagnostics:
+        raise ArchError(diagnostics)
+    return program
+
+
+MAX_SYNTAX_ERRORS = 20
+
+
+def _without_line(text: str, line: int) -> str | None:
+    """The text with one line blanked, to look for further, independent syntax
+    errors; None when that could invent errors (the line holds a brace or a
+    continuation, or sits at the top level) or there is nothing left to try."""
+    lines = text.split("\n")
+    if not 1 <= line <= len(lines):
+        return None
+    code = lines[line - 1].split("#", 1)[0]
+    if "{" in code or "}" in code or "\\" in lines[line - 1] or not code.strip():
+        return None  # braces or a continuation tie the line to its neighbours
+    start = sum(len(x) + 1 for x in lines[: line - 1])
+    depth = sum(1 if kind == "{" else -1 for kind, _ in braces(text, start))
+    if depth <= 0:
+        return None  # at the top level one stray line is usually followed by more
+    lines[line - 1] = " " * len(lines[line - 1])  # columns elsewhere stay as they were
+    return "\n".join(lines)
+
+

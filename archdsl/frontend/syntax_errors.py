@@ -1,0 +1,364 @@
+"""Lark's syntax errors -> diagnostics in the words a person typed: what was
+expected ("a layer, a block call or '}'"), and hints for the usual slips
+(keyword typos, commas, parentheses, which brace is left open)."""
+from __future__ import annotations
+
+import difflib
+import re
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from archdsl.errors import Diagnostic
+from archdsl.source import SourceFile, Span
+
+# What a person calls the grammar's regex terminals.
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "CALLNAME": "a block call",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "DIMS": "a size like 3x224x224",
+    "STRING": 'a quoted path ("...")',
+    "_SEP": "end of line",
+    "ALWAYS": "'always'",
+    "$END": "end of file",
+}
+
+
+def _describe_terminal(parser: Lark, name: str) -> str:
+    if name in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[name]
+    try:
+        pattern = parser.get_terminal(name).pattern
+    except KeyError:
+        return name.lower()
+    if pattern.type == "str":
+        return f"'{pattern.value}'"
+    return name.lower()
+
+
+def _token_text(tok: Token) -> str:
+    if tok.type == "$END":
+        return "end of file"
+    if tok.type == "_SEP":
+        return "end of line" if "\n" in tok or tok.startswith("#") else "';'"
+    return f"'{tok}'"
+
+
+def syntax_diagnostic(exc: UnexpectedInput, source: SourceFile, parser: Lark) -> Diagnostic:
+    if isinstance(exc, UnexpectedCharacters):
+        return _bad_character(exc, source)
+    if isinstance(exc, UnexpectedToken) and exc.token.type != "$END":
+        return _unexpected_token(exc, source, parser)
+    return _unexpected_end(exc, source, parser)
+
+
+def _bad_character(exc: UnexpectedCharacters, source: SourceFile) -> Diagnostic:
+    ch = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else "?"
+    span = source.span(exc.line, exc.column)
+    # Show the character as typed; repr only for quotes and invisible ones.
+    shown = f"'{ch}'" if ch.isprintable() and ch not in "'\"" else repr(ch)
+    hint = None
+    if ch == "'":
+        hint = 'paths are written in double quotes: use "blocks.arch"'
+    elif ch == "\\":
+        rest = source.line(exc.line)[exc.column:].strip()
+        hint = "a line continuation `\\` must end the line"
+        if rest.startswith("#"):
+            hint += "; move the comment to a line of its own"
+    return Diagnostic("error", f"unexpected character {shown}", span, hint=hint)
+
+
+def _unexpected_token(exc: UnexpectedToken, source: SourceFile, parser: Lark) -> Diagnostic:
+    tok = exc.token
+    span = Span(source.name, tok.line, tok.column, tok.end_line or tok.line,
+                tok.end_column or tok.column + 1, source)
+    if tok.type == "_SEP" and tok.startswith("\n"):
+        # Point at the end of the line, not the start of the next one.
+        span = Span(source.name, tok.line, tok.column, tok.line, tok.column + 1, source)
+    found = _token_text(tok)
+    line_text = source.line(tok.line)
+    prefix = line_text[: tok.column - 1]
+    words = prefix.split()
+    if str(tok) == "{" and words in (["shortcut"], ["shortcut", "always"]):
+        # `}` then `shortcut {` on the next line: the newline ended the residual.
+        start = prefix.index("shortcut") + 1
+        return Diagnostic("error", "`shortcut` must follow the residual's closing brace on the same line",
+                          source.span(tok.line, start, tok.line, start + len("shortcut")),
+                          hint="write `} shortcut {` on the line that closes `residual { ... }`")
+    misspelt = _misspelt_keyword(tok, prefix, source)
+    if misspelt is not None:
+        return misspelt
+    # After a stray '=' the list of what could follow is noise; the hint says it.
+    notes = [] if str(tok) == "=" else [f"expected {_join(_expected_words(parser, exc.expected))}"]
+    hint = (_hint_for(tok, exc.expected)
+            or _layer_hint(tok, prefix, line_text)
+            or _header_hint(tok, words, exc.expected)
+            or _top_level_hint(tok, exc.expected, source)
+            or _misplaced_close_hint(source, tok.start_pos))
+    return Diagnostic("error", f"unexpected {found}", span, notes=notes, hint=hint)
+
+
+def _unexpected_end(exc: UnexpectedInput, source: SourceFile, parser: Lark) -> Diagnostic:
+    # End of input: point at the last character.
+    text = source.text.rstrip()
+    line = text.count("\n") + 1
+    col = len(text) - (text.rfind("\n") + 1)
+    expected = _expected_words(parser, getattr(exc, "expected", ()) or ())
+    notes = [f"expected {_join(expected)}"] if expected else []
+    hint = None
+    unclosed = _unclosed_brace(source)
+    if unclosed is not None:
+        (b_line, b_col), opener = unclosed
+        hint = f"the '{{' of `{opener}` at line {b_line}:{b_col} is never closed"
+    elif "'}'" in expected:
+        hint = "a '{' is not closed"
+    return Diagnostic("error", "unexpected end of file", source.span(line, max(col, 1)),
+                      notes=notes, hint=hint)
+
+
+# -- hints --------------------------------------------------------------------------
+
+# Keywords a typo may hide; a misspelt one lexes as a name (a layer kind).
+_KEYWORDS = ("residual", "repeat", "concat", "add", "branch", "shortcut", "network", "block", "use", "always")
+_STRUCTURE = ("residual", "repeat", "concat", "add", "branch", "shortcut", "network", "block")
+
+
+def _close_keyword(word: str, choices=_KEYWORDS) -> str | None:
+    if word in choices or len(word) < 3:
+        return None
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
+def _misspelt_keyword(tok: Token, prefix: str, source: SourceFile) -> Diagnostic | None:
+    """`residul { ... }`, `networ N {`, `brnch { }`: a keyword with a typo."""
+    if tok.type in ("NAME", "CALLNAME"):
+        # The typo itself is the unexpected token (top level, or inside concat { }).
+        close = _close_keyword(str(tok))
+        if close is None:
+            return None
+        span = Span(source.name, tok.line, tok.column, tok.line, tok.column + len(tok), source)
+        return Diagnostic("error", f"unknown keyword '{tok}'", span, hint=f"did you mean '{close}'?")
+    if str(tok) != "{":
+        return None
+    # `residul {` parses as a layer named residul until the '{': blame the word.
+    stmt = prefix.split(":", 1)[1] if re.match(r"\s*[A-Za-z_]\w*\s*:", prefix) else prefix
+    words = stmt.split()
+    if not words:
+        return None
+    close = _close_keyword(words[0], _STRUCTURE)
+    if close is None:
+        return None
+    col = len(prefix) - len(stmt) + stmt.index(words[0]) + 1
+    span = source.span(tok.line, col, tok.line, col + len(words[0]))
+    return Diagnostic("error", f"unknown keyword '{words[0]}'", span, hint=f"did you mean '{close}'?")
+
+
+def _hint_for(tok: Token, expected: set[str]) -> str | None:
+    if str(tok) == "shortcut":
+        return "write `} shortcut {` on the same line as the closing brace of `residual`"
+    if str(tok) == "branch":
+        return "`branch { ... }` goes directly inside `concat { }` or `add { }`"
+    if tok.type == "CALLNAME":
+        return None
+    if str(tok) == "=":
+        return "'=' goes right after a parameter name, as in k=3 or s=2"
+    return None
+
+
+def _layer_hint(tok: Token, prefix: str, line_text: str) -> str | None:
+    """Habits from Python and Keras: `conv(16) k=3`, `conv 16, k=3`."""
+    from archdsl.core.ops import REGISTRY  # the layer keywords; imported late, parsing needs no ops
+    call = re.match(r"\s*(?:[A-Za-z_]\w*\s*:\s*)?([A-Za-z_]\w*)\(([^()]*)\)\s*$", prefix)
+    if call and call.group(1) in REGISTRY:
+        op, args = call.group(1), call.group(2).replace(",", " ").split()
+        rest = line_text[len(prefix):].split("#", 1)[0].split(";", 1)[0].split()
+        fixed = " ".join([op, *args, *rest])
+        return f"{op} is a layer: write `{fixed}` (no parentheses)"
+    if str(tok) == ",":
+        stmt = line_text.split("#", 1)[0].split(";", 1)[0]
+        head = stmt.split(":", 1)[-1].split()
+        if head and head[0] in REGISTRY and "(" not in stmt:
+            fixed = " ".join(stmt.strip().replace(",", " ").split())
+            return f"layer parameters are separated by spaces, not commas: `{fixed}`"
+    return None
+
+
+def _header_hint(tok: Token, words: list[str], expected) -> str | None:
+    if str(tok) == "{" and words == ["network"]:
+        return "a network needs a name: network MyNet {"
+    if str(tok) == "{" and words == ["block"]:
+        return "a block needs a name and parameters: block MyBlock(c) {"
+    if str(tok) == "{" and len(words) == 2 and words[0] == "block":
+        return f"a block lists its parameters in parentheses: block {words[1]}(c) {{"
+    if str(tok) == "{":
+        return "only network, block, repeat, concat, add, branch, residual and shortcut open a '{'"
+    return None
+
+
+def _top_level_hint(tok: Token, expected, source: SourceFile) -> str | None:
+    """Something other than block/network/use at the top level: say what closed the last one."""
+    if "NETWORK" not in expected:
+        return None
+    closed = _last_top_level_close(source, tok.start_pos)
+    if closed is not None:
+        (c_line, c_col), opener, alone = closed
+        if str(tok) == "}":
+            return f"nothing is open here: `{opener}` was closed at line {c_line}:{c_col}; remove this '}}'"
+        if not alone:
+            return (f"`{opener}` was closed by the '}}' at line {c_line}:{c_col}; "
+                    "remove it if the network goes on")
+        return f"`{opener}` ends at line {c_line}; layers go inside `network Name {{ ... }}`"
+    if tok.type in ("NAME", "CALLNAME", "INT", "DIMS"):
+        return "wrap layers in `network Name { ... }`"
+    return None
+
+
+# -- braces -------------------------------------------------------------------------
+
+def braces(text: str, end: int | None = None):
+    """Walk the braces of `text[:end]` outside comments and strings.
+    Yields (kind, offset) with kind '{' or '}'."""
+    i, n = 0, len(text) if end is None else min(end, len(text))
+    while i < n:
+        ch = text[i]
+        if ch == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        elif ch == '"':
+            j = text.find('"', i + 1)
+            k = text.find("\n", i + 1)
+            i = n if j < 0 else (j + 1 if k < 0 or j < k else k)
+        else:
+            if ch in "{}":
+                yield ch, i
+            i += 1
+
+
+def braces_sound(text: str) -> bool:
+    """Braces balance and every '}' lines up with its '{' (so a syntax error
+    is local to its line, and looking past it finds independent errors)."""
+    depth = 0
+    for kind, _ in braces(text):
+        depth += 1 if kind == "{" else -1
+        if depth < 0:
+            return False
+    return depth == 0 and _mismatched_braces(text)[1] is None
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _opener(text: str, offset: int) -> str:
+    """The words before a '{' on its line: `repeat 2 {`, `network N {`."""
+    start = text.rfind("\n", 0, offset) + 1
+    head = text[start:offset].split("}")[-1].strip()
+    return f"{head} {{" if head else "{"
+
+
+def _indent(text: str, offset: int) -> tuple[int, bool]:
+    """Indentation of the line holding `offset`, and whether the brace starts that line."""
+    start = text.rfind("\n", 0, offset) + 1
+    line = text[start:offset]
+    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip()), not line.strip()
+
+
+def _mismatched_braces(text: str, end: int | None = None):
+    """Scan the braces of `text[:end]`. Returns the braces still open and the first
+    pair whose '}' starts its line at another indentation than the line of its '{'
+    (people line a '}' up with the line that opened it: such a pair usually means
+    an inner '{' lost its '}' and this '}' closes the wrong one)."""
+    stack, suspect = [], None
+    for kind, offset in braces(text, end):
+        if kind == "{":
+            stack.append(offset)
+        elif stack:
+            opened = stack.pop()
+            indent, alone = _indent(text, offset)
+            if suspect is None and alone and indent != _indent(text, opened)[0]:
+                suspect = (opened, offset)
+    return stack, suspect
+
+
+def _unclosed_brace(source: SourceFile):
+    """The '{' most likely left open at the end of the file: the one of the first
+    mismatched pair, else the innermost one still open."""
+    text = source.text
+    stack, suspect = _mismatched_braces(text)
+    if not stack:
+        return None
+    offset = suspect[0] if suspect is not None else stack[-1]
+    return _position(text, offset), _opener(text, offset)
+
+
+def _misplaced_close_hint(source: SourceFile, end: int) -> str | None:
+    """Mid-file, a '}' that closed the wrong '{' shows as an odd token further on."""
+    text = source.text
+    _, suspect = _mismatched_braces(text, end)
+    if suspect is None:
+        return None
+    opened, closed = suspect
+    (o_line, o_col), (c_line, c_col) = _position(text, opened), _position(text, closed)
+    return (f"is the '{{' of `{_opener(text, opened)}` at line {o_line}:{o_col} closed? "
+            f"The '}}' at line {c_line}:{c_col} closes it but is indented differently")
+
+
+def _last_top_level_close(source: SourceFile, end: int):
+    """Where the last top-level item before `end` was closed: ((line, col), opener, alone)."""
+    text = source.text
+    stack, last = [], None
+    for kind, offset in braces(text, end):
+        if kind == "{":
+            stack.append(offset)
+        elif stack:
+            opened = stack.pop()
+            if not stack:
+                last = (opened, offset)
+    if last is None:
+        return None
+    opened, closed = last
+    return _position(text, closed), _opener(text, opened), _indent(text, closed)[1]
+
+
+# -- what was expected ----------------------------------------------------------------
+
+_OPERATORS = ("PLUS", "MINUS", "STAR", "SLASH", "__ANON_0", "PERCENT")
+_VALUES = ("INT", "FLOAT", "DIMS", "STRING", "LPAR", "MINUS", "NAME")
+_STATEMENT_KEYWORDS = ("REPEAT", "CONCAT", "ADD", "RESIDUAL")
+
+
+def _expected_words(parser: Lark, terminals) -> list[str]:
+    """What was expected, in a person's words, grouped so the list stays short:
+    at the start of a statement 'a layer, a block call, ...'; where a value may
+    come, 'a value' stands for numbers, sizes, names, '(' and '-'; arithmetic
+    operators fold into one entry. Nothing is cut off."""
+    left = set(terminals)
+    words: list[str] = []
+    if "CALLNAME" in left:  # only a statement may start with a block call
+        words += ["a layer", "a block call"]
+        words += [f"'{k.lower()}'" for k in _STATEMENT_KEYWORDS if k in left]
+        left -= {"NAME", "CALLNAME", *_STATEMENT_KEYWORDS}
+    if left & {"INT", "FLOAT", "DIMS"}:
+        words.append("a value")
+        left -= set(_VALUES)
+    elif "NAME" in left:
+        words.append("a name")
+        left.discard("NAME")
+    ops = left & set(_OPERATORS)
+    if len(ops) > 1:
+        words.append("an operator")
+        left -= ops
+    rest = {t: _describe_terminal(parser, t) for t in left}
+    tail = ("RBRACE", "_SEP", "$END")  # closing words read best at the end
+    words += sorted(w for t, w in rest.items() if t not in tail)
+    words += [rest[t] for t in tail if t in rest]
+    return words
+
+
+def _join(words: list[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " or " + words[-1]
