@@ -12,7 +12,7 @@ import archdsl
 from archdsl.cli import main
 from archdsl.backends.report import FORMATS, render_report
 from archdsl.backends.report.rows import table_rows
-from archdsl.text import count_with_rounding, human_bytes, human_count
+from archdsl.text import count_text, count_with_rounding, human_bytes
 from .conftest import GALLERY, ROOT, SPECS
 
 EXT = {"table": "table", "text": "txt", "markdown": "md", "latex": "tex", "csv": "csv",
@@ -267,11 +267,13 @@ def test_stdout_defaults_to_the_terminal_table(capsys):
 # -- numbers ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("n, text", [
-    (0, "0"), (144, "144"), (999, "999"), (1_000, "1.00K"), (4_089_184_256, "4.09G"),
-    (640_000_020_000_000_000, "640.00P"), (5 * 10 ** 18, "5.00E"), (5 * 10 ** 21, "5000.00E"),
+    (0, "0"), (144, "144"), (999, "999"), (1_000, "1.00K"), (21_024, "21.0K"), (34_944, "34.9K"),
+    (999_499, "999K"), (999_500, "1.00M"), (4_089_184_256, "4.09G"), (25_557_032, "25.6M"),
+    (640_000_020_000_000_000, "640P"), (5 * 10 ** 18, "5.00E"), (5 * 10 ** 21, "5000E"),
 ])
-def test_human_count(n, text):
-    assert human_count(n) == text
+def test_count_text_has_three_significant_figures(n, text):
+    """One rounding everywhere: tables, diagrams and messages."""
+    assert count_text(n) == text
 
 
 @pytest.mark.parametrize("n, text", [

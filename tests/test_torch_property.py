@@ -151,7 +151,10 @@ def test_generated_specs_compile_exactly(text):
 @settings(max_examples=30, deadline=None)
 @given(specs())
 def test_generated_specs_logits_mode_drops_only_the_trailing_softmax(text):
-    net = archdsl.loads(text)
+    try:
+        net = archdsl.loads(text)
+    except archdsl.ArchError:  # the generator also makes specs whose sizes collapse
+        assume(False)
     model = archdsl.build(net)
     trailing = net.graph.output.keyword == "softmax"
     assert hasattr(model, "predict_proba") == trailing

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from archdsl.errors import ArchError, UsageError
 from archdsl.backends.report import FORMATS, render_report, unsupported_option
-from archdsl.core.shapes import LAYOUTS
+from archdsl.text import LAYOUTS
 from archdsl.cli.common import (add_spec_options, at_least, check_spec_path, load_networks, positive, print_diagnostics,
                      report_warnings, use_color, write_output)
 

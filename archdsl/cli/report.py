@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from archdsl.errors import UsageError
-from archdsl.core.shapes import LAYOUTS
+from archdsl.text import LAYOUTS
 from archdsl.cli.common import add_spec_options, load_one, positive, report_warnings, write_output
 
 NAME = "report"

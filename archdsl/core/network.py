@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from archdsl.core.analysis import BYTES_FP32, Analysis, LayerStats, Totals, analyse
 from archdsl.errors import Diagnostic
 from archdsl.core.ir import Graph, Node, Scope
-from archdsl.core.shapes import Shape, format_shape
+from archdsl.core.shapes import Shape
+from archdsl.text import shape_text
 
 
 @dataclass(slots=True)
@@ -100,8 +101,8 @@ class Network:
         return _present("summary", self, fmt, **options)
 
     def __repr__(self) -> str:
-        return (f"<Network {self.name}: {format_shape(self.input_shape)} -> "
-                f"{format_shape(self.output_shape)}, {self.totals.params:,} params, "
+        return (f"<Network {self.name}: {shape_text(self.input_shape)} -> "
+                f"{shape_text(self.output_shape)}, {self.totals.params:,} params, "
                 f"{self.totals.macs:,} MACs>")
 
     def _repr_html_(self) -> str:

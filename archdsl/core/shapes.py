@@ -4,7 +4,6 @@ from __future__ import annotations
 from math import prod
 
 Shape = tuple[int, ...]  # (C, *spatial); a flat vector is (F,)
-LAYOUTS = ("chw", "hwc")  # how shapes are written: PyTorch's CxHxW, or the lecture tables' HxWxC
 
 
 def spatial_rank(shape: Shape) -> int:
@@ -13,15 +12,6 @@ def spatial_rank(shape: Shape) -> int:
 
 def numel(shape: Shape | None) -> int:
     return prod(shape) if shape else 0
-
-
-def format_shape(shape: Shape | None, layout: str = "chw") -> str:
-    """`96x55x55` (chw) or `55x55x96` (hwc, as the lecture tables write it)."""
-    if shape is None:
-        return "?"
-    if layout == "hwc" and len(shape) > 1:
-        shape = (*shape[1:], shape[0])
-    return "x".join(str(d) for d in shape)
 
 
 def describe_rank(shape: Shape) -> str:

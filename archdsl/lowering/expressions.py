@@ -7,6 +7,7 @@ import difflib
 
 from archdsl.frontend import syntax as ast
 from archdsl.core.ops.base import Word, number_text
+from archdsl.text import dims_text
 
 KNOWN_WORDS = frozenset({"same", "valid", "true", "false"})
 
@@ -81,5 +82,5 @@ def _arith(expr: ast.BinOp, a, b):
 
 def show_value(value) -> str:
     if isinstance(value, tuple):
-        return "x".join(str(v) for v in value)
+        return dims_text(value)
     return number_text(value)

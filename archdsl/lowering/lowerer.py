@@ -20,7 +20,8 @@ from archdsl.lowering.stdlib import is_bundled
 from archdsl.runtime import recursion_limit
 from archdsl.core.ops import REGISTRY, REQUIRED, Add, Concat, Input, ShapeError, ValueProblem, Word
 from archdsl.core.ops.base import COERCE
-from archdsl.core.shapes import Shape, describe_rank, format_shape
+from archdsl.core.shapes import Shape, describe_rank
+from archdsl.text import dims_text, shape_text
 from archdsl.source import Span
 
 
@@ -241,12 +242,12 @@ class Lowerer:
             if len(override) != len(shape):
                 # The spec is fine; the option does not fit it (a usage error in the CLI).
                 raise OptionError(Diagnostic(
-                    "error", f"input {format_shape(override)} is {describe_rank(override)}, but network "
-                             f"{self.network} takes {describe_rank(shape)} ({format_shape(shape)} at {stmt.span})",
-                    stmt.span, hint=f"give {len(shape)} sizes, as in {format_shape(shape)}"))
+                    "error", f"input {shape_text(override)} is {describe_rank(override)}, but network "
+                             f"{self.network} takes {describe_rank(shape)} ({shape_text(shape)} at {stmt.span})",
+                    stmt.span, hint=f"give {len(shape)} sizes, as in {shape_text(shape)}"))
             shape = override
         if any(d > self.limits.max_dim for d in shape):
-            self.error(f"input size {format_shape(shape)} exceeds the limit of {self.limits.max_dim:,}",
+            self.error(f"input size {shape_text(shape)} exceeds the limit of {self.limits.max_dim:,}",
                        stmt.span)
             return None
         op = Input(tuple(shape))
@@ -313,7 +314,7 @@ class Lowerer:
         for tip in tips:
             if tip is not None and tip.index in self.assumed:
                 keyword, span, shape = self.assumed[tip.index]
-                return [f"assuming the {keyword} at {span} gives {format_shape(shape)} once its own error is fixed"]
+                return [f"assuming the {keyword} at {span} gives {shape_text(shape)} once its own error is fixed"]
         return []
 
     def _shape_error(self, exc: ShapeError, stmt: ast.Layer, env, tip) -> None:
@@ -332,7 +333,7 @@ class Lowerer:
 
     def _check_size(self, shape: Shape, span: Span) -> None:
         if any(d > self.limits.max_dim for d in shape):
-            raise ShapeError(f"output {format_shape(shape)} exceeds the size limit of {self.limits.max_dim:,}")
+            raise ShapeError(f"output {shape_text(shape)} exceeds the size limit of {self.limits.max_dim:,}")
 
     def _unknown_layer(self, stmt: ast.Layer) -> None:
         if stmt.op in self.blocks:
@@ -440,27 +441,27 @@ class Lowerer:
         assumed = self._assuming(body_tip, skip)
         if len(body) != len(carried):
             self.error("residual body and skip have different shapes", stmt.span,
-                       [f"body gives {format_shape(body)}, the skip carries {format_shape(carried)}", *assumed],
+                       [f"body gives {shape_text(body)}, the skip carries {shape_text(carried)}", *assumed],
                        hint="the body changes the rank; a residual body must keep it")
             return
         projection = self._projection(stmt, tip.shape, body, env)
         if skip is not tip:
             # The shortcut exists and is what is wrong: point at it.
             self.error("the residual's shortcut and body give different shapes", stmt.shortcut_span,
-                       [f"the shortcut gives {format_shape(carried)} but the body gives {format_shape(body)}",
+                       [f"the shortcut gives {shape_text(carried)} but the body gives {shape_text(body)}",
                         *assumed],
-                       hint=f"the shortcut must turn the input {format_shape(tip.shape)} into "
-                            f"{format_shape(body)}, e.g. `shortcut {{ {projection} }}`")
+                       hint=f"the shortcut must turn the input {shape_text(tip.shape)} into "
+                            f"{shape_text(body)}, e.g. `shortcut {{ {projection} }}`")
             return
         hint = f"add a projection shortcut: `shortcut {{ {projection} }}`"
         frame = self.stack[-1] if self.stack else None
         if frame is not None and frame.call_span is not None and is_bundled(stmt.span.file):
             # A bundled block is not the user's to edit: say what its use needs.
             used = _text(frame.call_span) or frame.block
-            hint = (f"{used} adds its input back, so its input must already be {format_shape(body)}; "
-                    f"here it gets {format_shape(tip.shape)}")
+            hint = (f"{used} adds its input back, so its input must already be {shape_text(body)}; "
+                    f"here it gets {shape_text(tip.shape)}")
         self.error("residual body and skip have different shapes", stmt.span,
-                   [f"body gives {format_shape(body)}, the skip carries {format_shape(carried)}", *assumed],
+                   [f"body gives {shape_text(body)}, the skip carries {shape_text(carried)}", *assumed],
                    hint=hint)
 
     def _projection(self, stmt: ast.Residual, shape_in: Shape, body: Shape, env) -> str:
@@ -473,7 +474,7 @@ class Lowerer:
         ratios = [n // m if m and n % m == 0 else None for n, m in zip(shape_in[1:], body[1:])]
         stride = ""
         if ratios and None not in ratios and max(ratios) > 1:
-            stride = f" s={ratios[0]}" if len(set(ratios)) == 1 else " s=" + "x".join(map(str, ratios))
+            stride = f" s={ratios[0]}" if len(set(ratios)) == 1 else " s=" + dims_text(ratios)
         if self.stack and env:
             out = [_attr_expr(REGISTRY["conv"], c, "out") for c in convs]
             spelled = [e for e in out if e is not None and _mentions(e, env) and _text(e.span)

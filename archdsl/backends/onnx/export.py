@@ -15,6 +15,7 @@ from pathlib import Path
 
 from archdsl.atomic import atomic_path
 from archdsl.errors import ArchError, Diagnostic, UsageError
+from archdsl.text import axes_text
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 11  # ceil-mode pooling and Pad as an input need at least this much
@@ -144,16 +145,16 @@ def _divisible(node) -> bool:
 
 
 def _adaptive_diagnostic(node, suggestion) -> Diagnostic:
-    from archdsl.core.shapes import format_shape
+    from archdsl.text import shape_text
     spatial, out = node.inputs[0].shape[1:], node.op.output_size
-    message = (f"ONNX has no adaptive pooling: this layer pools {format_shape(spatial)} to "
-               f"{format_shape(out)}, which is not a fixed window")
+    message = (f"ONNX has no adaptive pooling: this layer pools {shape_text(spatial)} to "
+               f"{shape_text(out)}, which is not a fixed window")
     notes = list(dict.fromkeys(f"{n} is not a multiple of {o}" for n, o in zip(spatial, out) if n % o))
     fixes = []
     if suggestion is not None:
-        fixes.append(f"--input {format_shape(suggestion)} makes the sizes divisible")
+        fixes.append(f"--input {shape_text(suggestion)} makes the sizes divisible")
     else:
-        fixes.append(f"choose an input size that makes this map a multiple of {format_shape(out)} (--input)")
+        fixes.append(f"choose an input size that makes this map a multiple of {shape_text(out)} (--input)")
     window = _fixed_window(spatial, out)
     if window is not None:
         fixes.append(f"pool with a fixed window instead: {node.op.mode}pool {window}")
@@ -166,8 +167,7 @@ def _fixed_window(spatial, out) -> str | None:
         return None
     strides = [n // o for n, o in zip(spatial, out)]
     kernels = [n - (o - 1) * s for n, o, s in zip(spatial, out, strides)]
-    text = lambda v: str(v[0]) if len(set(v)) == 1 else "x".join(map(str, v))  # noqa: E731
-    return f"k={text(kernels)} s={text(strides)}"
+    return f"k={axes_text(kernels)} s={axes_text(strides)}"
 
 
 def _suggest_input(net, reanalyse):

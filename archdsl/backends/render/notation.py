@@ -12,23 +12,22 @@ from archdsl.core.ops.dense import Linear
 from archdsl.core.ops.norm import BatchNorm, Dropout, LocalResponseNorm
 from archdsl.core.ops.pool import AdaptivePool, GlobalPool, Pool
 from archdsl.core.ops.windowed import Window
-from archdsl.core.shapes import format_shape
-
-TIMES = "\u00d7"  # the multiplication sign reads better than an x on a slide
+from archdsl import text
+from archdsl.text import TIMES, count_text
 
 
 def shape_text(shape, layout: str = "chw") -> str:
     """`96×55×55`; `?` when unknown."""
-    return format_shape(shape, layout).replace("x", TIMES)
+    return text.shape_text(shape, layout, TIMES)
 
 
 def _axes(values: tuple[int, ...]) -> str:
     """`4` when every axis agrees, `1×2×2` when they differ (× as in the shapes)."""
-    return str(values[0]) if len(set(values)) == 1 else TIMES.join(str(v) for v in values)
+    return text.axes_text(values, TIMES)
 
 
 def _window(w: Window) -> list[str]:
-    parts = [TIMES.join(str(k) for k in w.kernel)]
+    parts = [text.dims_text(w.kernel, TIMES)]
     if any(s != 1 for s in w.stride):
         parts.append(f"/{_axes(w.stride)}")
     if w.same:
@@ -102,16 +101,6 @@ def describe(node: Node) -> str:
 
 def family(node: Node) -> str:
     return node.op.family if node.op is not None else "other"
-
-
-def count_text(n: int) -> str:
-    """3 significant figures with K/M/G: 34,944 -> `34.9K`."""
-    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if n >= div:
-            value = n / div
-            digits = 2 if value < 10 else 1 if value < 100 else 0
-            return f"{value:.{digits}f}{suffix}"
-    return str(n)
 
 
 def params_text(n: int) -> str:

@@ -7,6 +7,7 @@ import json
 
 from archdsl.core.network import Network
 from archdsl.backends.report.rows import table_rows
+from archdsl.text import dims_text, shape_text
 
 
 def render_json(nets: list[Network], batch: int = 1) -> str:
@@ -21,10 +22,7 @@ def render_csv(nets: list[Network], layout="chw", depth=None, batch=1) -> str:
                      "macs", "receptive_field"])
     for net in nets:
         for row in table_rows(net, depth):
-            shape = row.shape
-            if shape and layout == "hwc" and len(shape) > 1:
-                shape = (*shape[1:], shape[0])
             writer.writerow([net.name, row.index, row.name, row.op, row.hyper,
-                             "x".join(map(str, shape)) if shape else "", row.params, row.buffers,
-                             row.macs, "x".join(map(str, row.receptive_field)) if row.receptive_field else ""])
+                             shape_text(row.shape, layout) if row.shape else "", row.params, row.buffers,
+                             row.macs, dims_text(row.receptive_field) if row.receptive_field else ""])
     return buffer.getvalue()

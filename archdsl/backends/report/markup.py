@@ -5,7 +5,7 @@ import html
 import re
 
 from archdsl.core.network import Network
-from archdsl.core.shapes import format_shape
+from archdsl.text import shape_text
 from archdsl.backends.report.rows import COLUMNS, NUMERIC, headers, row_cells, table_rows, totals_lines
 
 
@@ -13,7 +13,7 @@ def render_markdown(net: Network, layout="chw", depth=None, batch=1) -> str:
     def esc(text: str) -> str:
         return text.replace("|", "\\|")
 
-    lines = [f"### {net.name}", "", f"Input: `{format_shape(net.input_shape, layout)}`", ""]
+    lines = [f"### {net.name}", "", f"Input: `{shape_text(net.input_shape, layout)}`", ""]
     lines.append("| " + " | ".join(headers(net, layout)) + " |")
     lines.append("|" + "|".join("---:" if c in NUMERIC else "---" for c in COLUMNS) + "|")
     for row in table_rows(net, depth):
@@ -77,7 +77,7 @@ def render_latex(net: Network, layout="chw", depth=None, batch=1) -> str:
     lines += [
         r"\bottomrule",
         r"\end{tabular}",
-        f"\\caption{{{latex_escape(net.name)}: input {latex_text(format_shape(net.input_shape, layout))}}}",
+        f"\\caption{{{latex_escape(net.name)}: input {latex_text(shape_text(net.input_shape, layout))}}}",
         r"\end{table}",
     ]
     return "\n".join(lines) + "\n"
@@ -102,7 +102,7 @@ def _num_class(column: str) -> str:
 def render_html_table(net: Network, layout="chw", depth=None, batch=1) -> str:
     e = html.escape
     out = [f'<table class="archdsl"><caption>{e(net.name)} &mdash; input '
-           f'{e(format_shape(net.input_shape, layout))}</caption>', "<thead><tr>"]
+           f'{e(shape_text(net.input_shape, layout))}</caption>', "<thead><tr>"]
     for c, h in zip(COLUMNS, headers(net, layout)):
         out.append(f"<th{_num_class(c)}>{e(h)}</th>")
     out.append("</tr></thead><tbody>")

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from archdsl.core.analysis import BYTES_FP32
 from archdsl.core.ir import Scope
 from archdsl.core.network import Network
-from archdsl.core.shapes import Shape, format_shape
-from archdsl.text import count_with_rounding, human_bytes
+from archdsl.core.shapes import Shape
+from archdsl.text import axes_header, axes_text, count_with_rounding, human_bytes, shape_text
 
 
 @dataclass(slots=True)
@@ -96,13 +96,7 @@ def _fold_scope(scope: Scope, depth: int) -> Scope | None:
 
 
 def rf_text(rf: tuple[int, ...] | None) -> str:
-    if not rf:
-        return ""
-    return str(rf[0]) if len(set(rf)) == 1 else "x".join(str(r) for r in rf)
-
-
-def shape_text(shape: Shape | None, layout: str) -> str:
-    return format_shape(shape, layout) if shape else ""
+    return axes_text(rf) if rf else ""
 
 
 def totals_lines(net: Network, batch: int = 1) -> list[tuple[str, str]]:
@@ -127,23 +121,16 @@ NUMERIC = {"#", "Params", "MACs", "RF"}
 
 
 def row_cells(row: Row, layout: str) -> list[str]:
-    return [row.index, row.name, row.op, row.hyper, shape_text(row.shape, layout),
+    return [row.index, row.name, row.op, row.hyper, shape_text(row.shape, layout) if row.shape else "",
             f"{row.params:,}" if row.params else "", f"{row.macs:,}" if row.macs else "",
             rf_text(row.receptive_field)]
-
-
-# The axes of a shape by spatial rank, channels first; a flat vector has none.
-_AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
 def output_header(layout: str, rank: int = 2) -> str:
     """`Output (CxHxW)` for a 2-D network; the axes follow its input's spatial
     rank (`Output (CxL)`, `Output (CxDxHxW)`), and just `Output` when flat."""
-    axes = _AXES.get(rank)
-    if axes is None:
-        return "Output"
-    order = (*axes, "C") if layout == "hwc" else ("C", *axes)
-    return f"Output ({'x'.join(order)})"
+    axes = axes_header(layout, rank)
+    return f"Output ({axes})" if axes else "Output"
 
 
 def headers(net: Network, layout: str) -> list[str]:

@@ -6,7 +6,7 @@ renders in a millisecond, which keeps `archdsl check` well under 0.3 s."""
 from __future__ import annotations
 
 from archdsl.core.network import Network
-from archdsl.core.shapes import format_shape
+from archdsl.text import shape_text
 from archdsl.backends.report.rows import COLUMNS, NUMERIC, Row, headers, row_cells, table_rows, totals_lines
 
 BOLD, ITALIC, CYAN, RESET = "\033[1m", "\033[3m", "\033[36m", "\033[0m"
@@ -29,7 +29,7 @@ def render_text(net: Network, layout: str = "chw", depth: int | None = None, bat
     """Plain text with ASCII rules: safe for logs, e-mails and golden files."""
     headers, _, body, widths = _layout(net, layout, depth)
     rule = "-" * len(_line(["-" * w for w in widths], widths))
-    lines = [f"{net.name}: input {format_shape(net.input_shape, layout)}", rule, _line(headers, widths), rule]
+    lines = [f"{net.name}: input {shape_text(net.input_shape, layout)}", rule, _line(headers, widths), rule]
     lines += [_line(cells, widths) for cells in body]
     lines.append(rule)
     lines += _totals(net, batch)
@@ -42,7 +42,7 @@ def render_table(net: Network, layout: str = "chw", depth: int | None = None, ba
     headers, rows, body, widths = _layout(net, layout, depth)
     width = len(_line(["-" * w for w in widths], widths, "   "))
     paint = (lambda code, text: f"{code}{text}{RESET}") if color else (lambda code, text: text)
-    title = f"{net.name}  ·  input {format_shape(net.input_shape, layout)}"
+    title = f"{net.name}  ·  input {shape_text(net.input_shape, layout)}"
     lines = [paint(BOLD, title), "", " " + paint(BOLD, _line(headers, widths, "   ")), " " + "─" * width]
     for row, cells in zip(rows, body):
         text = " " + _line(cells, widths, "   ")

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from archdsl.core.shapes import Shape, describe_rank, format_shape, spatial_rank
+from archdsl.core.shapes import Shape, describe_rank, spatial_rank
+from archdsl.text import dims_text, shape_text
 
 REQUIRED = object()
 
@@ -95,7 +96,7 @@ def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, tuple):
-        return "a size " + "x".join(str(v) for v in value)
+        return "a size " + dims_text(value)
     if isinstance(value, float):
         return f"the number {number_text(value)}"
     if isinstance(value, str):
@@ -210,7 +211,7 @@ def broadcast(values: tuple[int, ...], rank: int, name: str) -> tuple[int, ...]:
     if len(values) == 1:
         return values * rank
     if len(values) != rank:
-        written = "x".join(str(v) for v in values)
+        written = dims_text(values)
         axes = "axis" if rank == 1 else "axes"
         raise ShapeError(f"{name}={written} gives {len(values)} values but the input has "
                          f"{rank} spatial {axes}",
@@ -275,7 +276,7 @@ def require_spatial(op: str, shape: Shape, min_rank: int = 1) -> int:
     rank = spatial_rank(shape)
     if rank < min_rank:
         raise ShapeError(f"{op} needs a feature map (CxL, CxHxW or CxDxHxW) but its input is "
-                         f"{describe_rank(shape)} of {format_shape(shape)}",
+                         f"{describe_rank(shape)} of {shape_text(shape)}",
                          hint=f"move {op} before the flatten" if rank == 0 else None)
     if rank > 3:
         raise ShapeError(f"{op} supports 1, 2 or 3 spatial axes, input has {rank}")
@@ -289,10 +290,3 @@ def register(cls: type[Op]) -> type[Op]:
     for kw in cls.keywords:
         REGISTRY[kw] = cls
     return cls
-
-
-def axes_text(values: tuple[int, ...]) -> str:
-    """`4` when every axis agrees, `1x7` when they differ."""
-    if len(set(values)) == 1:
-        return str(values[0])
-    return "x".join(str(v) for v in values)

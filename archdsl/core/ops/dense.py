@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from archdsl.core.shapes import format_shape, spatial_rank
+from archdsl.core.shapes import spatial_rank
+from archdsl.text import shape_text
 from archdsl.core.ops.base import Attr, Op, ShapeError, register
 
 
@@ -29,7 +30,7 @@ class Linear(Op):
     def make(cls, v, in_shapes):
         (shape,) = in_shapes
         if spatial_rank(shape) > 0:
-            raise ShapeError(f"fc needs a flat vector but its input is the feature map {format_shape(shape)}",
+            raise ShapeError(f"fc needs a flat vector but its input is the feature map {shape_text(shape)}",
                              hint=f"insert `flatten` before it (giving {prod(shape):,} features), "
                                   "or `gap; flatten` to pool first")
         return cls(shape[0], v["out"], v["bias"])

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archdsl.core.ops.base import Attr, Op, ShapeError, constant_text, register
-from archdsl.core.shapes import format_shape, spatial_rank
+from archdsl.core.shapes import spatial_rank
+from archdsl.text import shape_text
 
 
 @register
@@ -34,7 +35,7 @@ class BatchNorm(Op):
     def make(cls, v, in_shapes):
         (shape,) = in_shapes
         if spatial_rank(shape) > 3:
-            raise ShapeError(f"bn supports up to 3 spatial axes, input is {format_shape(shape)}")
+            raise ShapeError(f"bn supports up to 3 spatial axes, input is {shape_text(shape)}")
         return cls(shape[0], spatial_rank(shape), v["eps"], v["momentum"], v["affine"])
 
     def params(self):

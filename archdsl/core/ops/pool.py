@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archdsl.core.ops.base import Attr, Op, ShapeError, axes_text, broadcast, register, require_spatial
+from archdsl.text import AXIS_NAMES, axes_text, dims_text
+from archdsl.core.ops.base import Attr, Op, ShapeError, broadcast, register, require_spatial
 from archdsl.core.ops.windowed import Window, output_spatial, receptive_window, resolve_window, window_lints, window_text
 
 _WINDOW_ATTRS = (
@@ -61,13 +62,13 @@ class Pool(Op):
             if small:
                 # PyTorch's avg_pool3d (CPU and CUDA) checks the unpadded input
                 # against the window, unlike 1-D/2-D and max pooling.
-                size = "x".join(map(str, shape[1:]))
-                window = "x".join(map(str, w.kernel))
+                size = dims_text(shape[1:])
+                window = dims_text(w.kernel)
                 raise ShapeError(f"avgpool over a volume needs an input at least as large as its window "
                                  f"({size} < {window} on some axis)",
                                  notes=["PyTorch's AvgPool3d checks the unpadded input against the window"],
-                                 hint="use a window that fits, e.g. k=" + "x".join(
-                                     str(min(n, k)) for n, k in zip(shape[1:], w.kernel)))
+                                 hint="use a window that fits, e.g. k=" + dims_text(
+                                     min(n, k) for n, k in zip(shape[1:], w.kernel)))
         # TensorFlow's 'same' average excludes the padded zeros; PyTorch's explicit
         # padding includes them by default. Each keeps its own convention.
         include = v.get("include_pad")

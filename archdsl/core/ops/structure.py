@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archdsl.core.shapes import Shape, format_shape, spatial_rank
+from archdsl.core.shapes import Shape, spatial_rank
+from archdsl.text import shape_text
 from archdsl.core.ops.base import Attr, Op, ShapeError, register
 
 
@@ -42,7 +43,7 @@ class Concat(Op):
         first = in_shapes[0]
         for shape in in_shapes[1:]:
             if spatial_rank(shape) != spatial_rank(first) or shape[1:] != first[1:]:
-                listed = ", ".join(format_shape(s) for s in in_shapes)
+                listed = ", ".join(shape_text(s) for s in in_shapes)
                 raise ShapeError("concat branches disagree on their spatial size",
                                  notes=[f"branch outputs: {listed}",
                                         "concat joins along channels; every other axis must match"],
@@ -68,7 +69,7 @@ class Add(Op):
     def _mismatch(self, in_shapes):
         a, b = in_shapes[0], next(s for s in in_shapes if s != in_shapes[0])
         if self.residual:
-            notes = [f"body gives {format_shape(a)}, the skip carries {format_shape(b)}"]
+            notes = [f"body gives {shape_text(a)}, the skip carries {shape_text(b)}"]
             stride = ""
             if len(a) == len(b) and len(a) > 1 and b[1] != a[1] and a[1]:
                 ratio = b[1] // a[1] if a[1] and b[1] % a[1] == 0 else 0
@@ -76,6 +77,6 @@ class Add(Op):
             hint = (f"add a projection shortcut: `shortcut {{ conv {a[0]} k=1{stride} bias=false; bn }}`"
                     if len(a) == len(b) else "the body changes the rank; a residual body must keep it")
             raise ShapeError("residual body and skip have different shapes", notes=notes, hint=hint)
-        listed = ", ".join(format_shape(s) for s in in_shapes)
+        listed = ", ".join(shape_text(s) for s in in_shapes)
         raise ShapeError("add needs branches of the same shape", notes=[f"branch outputs: {listed}"],
                          hint="project the smaller branch with a 1x1 conv to match channels and stride")

@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archdsl.core import window as W
-from archdsl.core.shapes import Shape, format_shape
-from archdsl.core.ops.base import Lint, ShapeError, axes_text, broadcast, require_spatial
+from archdsl.core.shapes import Shape
+from archdsl.text import shape_text
+from archdsl.text import AXIS_NAMES, axes_text, dims_text
+from archdsl.core.ops.base import Lint, ShapeError, broadcast, require_spatial
 
-AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ def output_spatial(op: str, in_shape: Shape, w: Window, rounding: str = "floor")
             eff = W.effective_kernel(k, d)
             raise ShapeError(
                 f"{op} output {name} collapse{'s' if len(names) == 1 else ''} below 1",
-                notes=[f"input is {format_shape(in_shape)}: "
+                notes=[f"input is {shape_text(in_shape)}: "
                        f"{W.arithmetic(n, k, s, pb + pa, d, 'floor' if w.same else rounding)}"],
                 hint=(f"the {eff}-wide window does not fit in {n}+{pb + pa} padded pixels; "
                       "use a smaller kernel, add padding, or drop a downsampling layer before this one"),
@@ -101,7 +102,7 @@ def receptive_window(w: Window):
 
 
 def window_text(w: Window, extras: list[str] = ()) -> str:
-    parts = ["x".join(str(k) for k in w.kernel), f"s{axes_text(w.stride)}"]
+    parts = [dims_text(w.kernel), f"s{axes_text(w.stride)}"]
     if w.same:
         parts.append("same")
     else:
