@@ -1,0 +1,20 @@
+"""The one place archdsl.train imports the rest of archdsl from.
+
+The compiler's modules are being reorganised; keeping every import of them
+here means a move is one line to follow. Only light modules are imported
+(no torch, no lark beyond what `archdsl` itself loads), so section.py stays
+usable from `archdsl check`."""
+from __future__ import annotations
+
+from archdsl.errors import ArchError, Diagnostic, UsageError
+from archdsl.frontend import syntax
+from archdsl.lowering.expressions import EvalError, evaluate
+
+__all__ = ["ArchError", "Diagnostic", "UsageError", "syntax", "EvalError", "evaluate", "cli_common"]
+
+
+def cli_common():
+    """The helpers every subcommand shares (spec options, diagnostics printing).
+    Imported on demand: the library side of archdsl.train does not need argparse."""
+    from archdsl.cli import common
+    return common
