@@ -19,7 +19,7 @@ from archdsl.runtime import gc_paused
 PRESENTERS.update({
     "summary": "archdsl.backends.report:summary",
     "html": "archdsl.backends.report:notebook_html",
-    "svg": "archdsl.backends.render.volume:render_volume",
+    "svg": "archdsl.backends.render.volume:notebook_svg",
 })
 
 

@@ -330,7 +330,7 @@ def test_a_one_layer_fold_shows_one_index(fmt, cell):
 # -- --depth counts block instances and labelled repeats --------------------------
 
 def _rows(net, depth):
-    return [(r.index, r.name, r.op, r.hyper) for r in table_rows(net, depth)]
+    return [(str(r.index), r.name, r.op, r.hyper) for r in table_rows(net, depth)]
 
 
 def test_depth_counts_blocks_and_labelled_repeats_only():

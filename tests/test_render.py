@@ -17,7 +17,8 @@ from archdsl.cli import main
 from archdsl.backends.render.dot import render_dot
 from archdsl.backends.render.graphviz import find_dot, run_dot
 from archdsl.backends.render.notation import describe
-from archdsl.backends.render.structure import fold, foldable, scope_tree
+from archdsl.backends.render.structure import drawn, fold, foldable, root
+from archdsl.core.ir import Scope, ScopeKind
 from archdsl.backends.render.volume import render_volume
 
 from .conftest import GALLERY, ROOT
@@ -35,27 +36,27 @@ def net_of(path: Path) -> archdsl.Network:
 
 def folds_and_nodes(net) -> int:
     """How many figures --collapse draws: outermost blocks/repeats plus the layers outside them."""
-    def count(tree) -> int:
+    def count(scope) -> int:
         n = 0
-        for child in tree.children:
+        for child in filter(drawn, scope.children):
             if foldable(child):
                 n += 1
-            elif hasattr(child, "children"):
+            elif isinstance(child, Scope):
                 n += count(child)
             else:
                 n += 1
         return n
-    return count(scope_tree(net.graph))
+    return count(root(net.graph))
 
 
 @pytest.mark.parametrize("spec", GALLERY, ids=lambda p: p.stem)
 def test_golden_dot(spec, golden):
-    golden(f"dot/{spec.stem}.dot", render_dot(net_of(spec)))
+    golden(f"dot/{spec.stem}.dot", render_dot(net_of(spec)).text)
 
 
 @pytest.mark.parametrize("spec", GALLERY, ids=lambda p: p.stem)
 def test_volume_renders_every_spec(spec):
-    svg = render_volume(net_of(spec))
+    svg = render_volume(net_of(spec)).svg
     root = ET.fromstring(svg)
     assert root.tag == f"{SVG}svg"
     texts = [t.text for t in root.iter(f"{SVG}text")]
@@ -64,7 +65,7 @@ def test_volume_renders_every_spec(spec):
 
 
 def test_volume_collapsed_shows_repeat_count():
-    svg = render_volume(net_of(ROOT / "specs/resnet50.arch"), collapse=True)
+    svg = render_volume(net_of(ROOT / "specs/resnet50.arch"), collapse=True).svg
     texts = [t.text for t in ET.fromstring(svg).iter(f"{SVG}text")]
     assert "Bottleneck" in texts and "(1024) \u00d75" in texts and "(1024, s=2)" in texts
 
@@ -79,26 +80,26 @@ def test_lecture_notation():
 
 def test_collapse_folds_repeats_with_count_and_subtotals():
     net = net_of(ROOT / "specs/resnet50.arch")
-    dot = render_dot(net, collapse=True)
+    dot = render_dot(net, collapse=True).text
     assert "Bottleneck(1024) \u00d75" in dot
-    repeat = next(c for c in scope_tree(net.graph).children if foldable(c) and c.scope.kind == "repeat")
+    repeat = next(c for c in root(net.graph).children if foldable(c) and c.kind == ScopeKind.REPEAT)
     f = fold(repeat)
     assert (f.title, f.count) == ("Bottleneck(256)", 2)
-    assert f"{net.subtotal(repeat.scope).params:,} params" in dot  # exact figure in the tooltip
+    assert f"{net.subtotal(repeat).params:,} params" in dot  # exact figure in the tooltip
 
 
 def test_residual_skip_and_shortcut_drawn():
-    dot = render_dot(net_of(ROOT / "specs/resnet50.arch"))
+    dot = render_dot(net_of(ROOT / "specs/resnet50.arch")).text
     assert "identity</FONT>" in dot  # the identity skip of a non-projecting block
     assert "projection shortcut" in dot
 
 
 def test_rankdir_and_layout():
     net = net_of(ROOT / "specs/alexnet.arch")
-    assert "rankdir=LR" in render_dot(net, rankdir="LR")
-    assert "55\u00d755\u00d796" in render_dot(net, layout="hwc")
+    assert "rankdir=LR" in render_dot(net, rankdir="LR").text
+    assert "55\u00d755\u00d796" in render_dot(net, layout="hwc").text
     with pytest.raises(ValueError):
-        render_dot(net, rankdir="BT")
+        render_dot(net, rankdir="BT").text
 
 
 def test_dot_deterministic_across_processes(tmp_path):
@@ -111,14 +112,14 @@ def test_dot_deterministic_across_processes(tmp_path):
         outs.append(target.read_bytes())
     assert outs[0] == outs[1]
     net = net_of(ROOT / "specs/googlenet.arch")
-    assert render_volume(net) == render_volume(net)
+    assert render_volume(net).svg == render_volume(net).svg
 
 
 @needs_dot
 @pytest.mark.parametrize("name", ["alexnet", "googlenet", "textcnn"])
 def test_svg_has_a_node_per_layer(name):
     net = net_of(ROOT / f"specs/{name}.arch")
-    root = ET.fromstring(run_dot(render_dot(net), "svg"))
+    root = ET.fromstring(run_dot(render_dot(net).text, "svg"))
     nodes = [g for g in root.iter(f"{SVG}g") if g.get("class") == "node"]
     assert len(nodes) == len(net.graph.nodes)
 
@@ -126,7 +127,7 @@ def test_svg_has_a_node_per_layer(name):
 @needs_dot
 def test_collapsed_svg_has_a_node_per_folded_block():
     net = net_of(ROOT / "specs/resnet50.arch")
-    root = ET.fromstring(run_dot(render_dot(net, collapse=True), "svg"))
+    root = ET.fromstring(run_dot(render_dot(net, collapse=True).text, "svg"))
     nodes = [g for g in root.iter(f"{SVG}g") if g.get("class") == "node"]
     assert len(nodes) == folds_and_nodes(net) == 16  # 5 stem layers, 8 folds, gap, flatten, fc
 
@@ -194,23 +195,21 @@ ADD_SPEC = ("network TwoWay { input 8x16x16; add { branch { conv 8 k=3 p=1; relu
 
 def _branch_heads(net):
     """The first layer of every branch, per concat/add region, in source order."""
-    from archdsl.backends.render.structure import Tree
     out = []
 
-    def walk(tree):
-        if tree.scope.kind in ("concat", "add"):
-            out.append([c.nodes()[0] for c in tree.children if isinstance(c, Tree)])
-        for c in tree.children:
-            if isinstance(c, Tree):
-                walk(c)
-    walk(scope_tree(net.graph))
+    def walk(scope):
+        if scope.kind == ScopeKind.MERGE:
+            out.append([c.nodes()[0] for c in scope.scopes(ScopeKind.BRANCH) if c.nodes()])
+        for c in scope.scopes():
+            walk(c)
+    walk(root(net.graph))
     return out
 
 
 @pytest.mark.parametrize("rankdir", ["TB", "LR"])
 def test_branch_heads_are_pinned_in_source_order_in_the_dot_text(rankdir):
     net = net_of(ROOT / "specs/googlenet.arch")
-    text = render_dot(net, rankdir=rankdir)
+    text = render_dot(net, rankdir=rankdir).text
     chains = [line.split("; ", 1)[1].split(" [")[0] for line in text.splitlines() if "{rank=same;" in line]
     heads = [[f"n{n.index}" for n in region] for region in _branch_heads(net)]
     assert len(chains) == len(heads) == 9
@@ -225,7 +224,7 @@ def test_branch_heads_are_pinned_in_source_order_in_the_dot_text(rankdir):
 def test_branches_are_laid_out_in_source_order(spec, rankdir):
     """Branch 1 on the left (TB) or on top (LR), as docs/render.md says, where dot puts them."""
     net = archdsl.loads(ADD_SPEC) if spec == "add" else net_of(ROOT / f"specs/{spec}.arch")
-    root = ET.fromstring(run_dot(render_dot(net, rankdir=rankdir), "svg"))
+    root = ET.fromstring(run_dot(render_dot(net, rankdir=rankdir).text, "svg"))
     where = {}  # node id -> (x, y) of its first label line; nodes never overlap, so these order them
     for g in root.iter(f"{SVG}g"):
         if g.get("class") == "node":
@@ -243,13 +242,13 @@ def test_anisotropic_windows_use_the_times_sign_throughout():
     assert [describe(n) for n in net.graph.nodes[1:]] == [
         "maxpool 1\u00d72\u00d72 /1\u00d72\u00d72", "conv 4, 3\u00d73\u00d73 /1\u00d72\u00d72 p0\u00d71\u00d71 d1\u00d72\u00d72",
         "adaptive avgpool \u2192 1\u00d72\u00d73"]
-    for text in (render_dot(net), render_volume(net)):
+    for text in (render_dot(net).text, render_volume(net).svg):
         assert not re.search(r"\d x ?\d|\dx\d", text.split("<title>")[-1].replace("0x0", ""))
 
 
 def test_volume_merge_labels_sit_right_of_the_glyph():
     """The branches' lines converge on the glyph from the left; its shape label is to the right."""
-    root = ET.fromstring(render_volume(net_of(ROOT / "specs/minigooglenet.arch")))
+    root = ET.fromstring(render_volume(net_of(ROOT / "specs/minigooglenet.arch")).svg)
     circles = [float(c.get("cx")) for c in root.iter(f"{SVG}circle")]
     labels = [t for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "start" and float(t.get("y")) > 60]
     assert len(circles) == len(labels) == 10
@@ -259,14 +258,14 @@ def test_volume_merge_labels_sit_right_of_the_glyph():
 @pytest.mark.parametrize("spec, collapse", [("resnet50", True), ("vgg16", True), ("googlenet", True),
                                             ("resnet50", False)])
 def test_long_volume_figures_wrap_to_fit_a_slide(spec, collapse):
-    root = ET.fromstring(render_volume(net_of(ROOT / f"specs/{spec}.arch"), collapse=collapse))
+    root = ET.fromstring(render_volume(net_of(ROOT / f"specs/{spec}.arch"), collapse=collapse).svg)
     width, height = float(root.get("width")), float(root.get("height"))
     assert width / height < 3  # one row of a collapsed ResNet-50 was 5:1
     assert any(p.get("d", "").count("L") == 5 for p in root.iter(f"{SVG}path"))  # the arrow between rows
 
 
 def test_short_volume_figures_stay_on_one_row():
-    root = ET.fromstring(render_volume(net_of(ROOT / "specs/lenet5.arch")))
+    root = ET.fromstring(render_volume(net_of(ROOT / "specs/lenet5.arch")).svg)
     assert not any(p.get("d", "").count("L") == 5 for p in root.iter(f"{SVG}path"))
 
 

@@ -4,7 +4,6 @@ Exit codes: 0 written (also when Graphviz is missing and the .dot was written
 instead: a one-line warning says so), 1 spec errors, 2 usage errors."""
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -45,13 +44,14 @@ def run(args) -> int:
     status = report_warnings([net], args)
     if args.style == "volume":
         from archdsl.backends.render.volume import render_volume
-        svg = render_volume(net, collapse=args.collapse, layout=args.layout)
-        _write(target, svg)
-        _wrote(target, f"volume, {_svg_size(svg)} px")
+        drawing = render_volume(net, collapse=args.collapse, layout=args.layout)
+        _write(target, drawing.svg)
+        _wrote(target, f"volume, {round(drawing.width)}\u00d7{round(drawing.height)} px")
         return status
     from archdsl.backends.render.dot import render_dot
-    text = render_dot(net, collapse=args.collapse, rankdir=args.rankdir, layout=args.layout)
-    what = f"graph, {_count_nodes(text)} nodes"
+    drawing = render_dot(net, collapse=args.collapse, rankdir=args.rankdir, layout=args.layout)
+    text = drawing.text
+    what = f"graph, {drawing.nodes} nodes"
     if ext in (".dot", ".gv"):
         _write(target, text)
         _wrote(target, what)
@@ -75,16 +75,6 @@ def run(args) -> int:
 def _wrote(target: Path, what: str) -> None:
     """The one line on stderr every command that writes a file prints, as export does."""
     print(f"wrote {target} ({what})", file=sys.stderr)
-
-
-def _count_nodes(dot_text: str) -> int:
-    """Layer and folded-block nodes (`n12 [...]`, `f3 [...]`) in DOT text from render.dot."""
-    return len(re.findall(r"^\s*[nf]\d+ \[", dot_text, flags=re.M))
-
-
-def _svg_size(svg: str) -> str:
-    match = re.search(r'<svg[^>]* width="([\d.]+)" height="([\d.]+)"', svg)
-    return f"{round(float(match[1]))}\u00d7{round(float(match[2]))}" if match else "?"
 
 
 def _check_target(target: Path, ext: str, style: str) -> None:

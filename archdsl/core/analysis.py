@@ -11,16 +11,18 @@ Conventions (docs/language.md states them for users):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from archdsl.core.ir import Graph, Node, Scope
-from archdsl.core.shapes import numel
+from archdsl.core.ops import GLOBAL, POINTWISE, UNKNOWN
+from archdsl.core.shapes import Shape, numel
 
 BYTES_FP32 = 4
 
 
-@dataclass(slots=True)
-class LayerStats:
-    """The figures of one node."""
+@dataclass(slots=True, eq=False)
+class Layer:
+    """One node and its figures: a row of the table, an entry of the JSON."""
 
     node: Node
     params: int
@@ -28,6 +30,45 @@ class LayerStats:
     macs: int
     receptive_field: tuple[int, ...] | None
     effective_stride: tuple[int, ...] | None
+    folded: ClassVar[bool] = False  # a table row for one layer, not a folded block
+
+    @property
+    def index(self) -> int:
+        return self.node.index
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @property
+    def op(self) -> str:
+        """The layer kind's keyword: conv, maxpool, concat..."""
+        return self.node.keyword
+
+    @property
+    def block(self) -> str | None:
+        """The dotted path of the innermost block instance, or None."""
+        block = self.node.scope.block()
+        return block.path if block is not None else None
+
+    @property
+    def hyper(self) -> str:
+        return self.node.op.hyper() if self.node.op is not None else ""
+
+    @property
+    def output_shape(self) -> Shape | None:
+        return self.node.shape
+
+    def to_dict(self) -> dict:
+        """The layer's entry in the JSON contract (docs/language.md)."""
+        return {
+            "index": self.index, "name": self.name, "op": self.op, "block": self.block,
+            "hyper": self.hyper,
+            "output_shape": list(self.output_shape) if self.output_shape else None,
+            "params": self.params, "buffers": self.buffers, "macs": self.macs,
+            "receptive_field": list(self.receptive_field) if self.receptive_field else None,
+            "effective_stride": list(self.effective_stride) if self.effective_stride else None,
+        }
 
 
 @dataclass(slots=True)
@@ -42,7 +83,7 @@ class Totals:
     def flops(self) -> int:
         return 2 * self.macs
 
-    def add(self, s: LayerStats) -> None:
+    def add(self, s: Layer) -> None:
         self.params += s.params
         self.trainable_params += s.params
         self.buffers += s.buffers
@@ -53,7 +94,7 @@ class Totals:
 
 @dataclass(slots=True)
 class Analysis:
-    stats: list[LayerStats]
+    layers: list[Layer]
     totals: Totals
     subtotals: dict[Scope, Totals] = field(default_factory=dict)
 
@@ -102,11 +143,14 @@ def receptive_fields(graph: Graph) -> dict[Node, Field | None]:
             continue
         size, jump, start = field_.size, field_.jump, field_.start
         window = node.op.receptive(node.in_shapes)
-        if window == "global":
+        if window == UNKNOWN:
+            result[node] = None
+            continue
+        if window == GLOBAL:
             spatial = node.in_shapes[0][1:]  # empty for a flat input: nothing changes
             if spatial:
                 size = tuple(r + (n - 1) * j for r, n, j in zip(size, spatial, jump, strict=True))
-        elif window is not None:
+        elif window != POINTWISE:
             kernel, stride, before = window
             start = tuple(a - p * j for a, p, j in zip(start, before, jump, strict=True))
             size = tuple(r + (k - 1) * j for r, k, j in zip(size, kernel, jump, strict=True))
@@ -149,7 +193,7 @@ def analyse(graph: Graph) -> Analysis:
     for node in graph.nodes:
         params, buffers, macs = count_layer(node)
         rf = fields_.get(node)
-        s = LayerStats(node, params, buffers, macs, rf.size if rf else None, rf.jump if rf else None)
+        s = Layer(node, params, buffers, macs, rf.size if rf else None, rf.jump if rf else None)
         stats.append(s)
         totals.add(s)
         scope = node.scope

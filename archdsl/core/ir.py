@@ -8,36 +8,42 @@ and fold. No torch, no lark.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from archdsl.core.ops import Op
 from archdsl.core.shapes import Shape
 from archdsl.source import Span
 
 
+class ScopeKind(StrEnum):
+    """What wrote a scope: the regions of a network as the spec has them."""
+
+    NETWORK = "network"
+    BLOCK = "block"  # a block instance
+    REPEAT = "repeat"
+    MERGE = "merge"  # concat { ... }, add { ... }: its label is the merge keyword
+    BRANCH = "branch"
+    RESIDUAL = "residual"
+    SHORTCUT = "shortcut"
+
+
 @dataclass(slots=True, eq=False)
 class Scope:
     """A region of the network as written: the network itself, a block
-    instance, a repeat, a concat/add and its branches, a residual and its
-    shortcut. `name` is its segment in layer names, None when it adds none."""
+    instance, a repeat, a merge and its branches, a residual and its
+    shortcut. `name` is its segment in layer names, None when it adds none.
+    `children` holds its nodes and sub-scopes in source order (an identity
+    branch is a scope with no children)."""
 
-    kind: str  # network | block | repeat | concat | add | branch | residual | shortcut
-    label: str  # for people: "Inception(64, 96, 128, 16, 32, 32)", "repeat 3"
+    kind: ScopeKind
+    label: str  # for people: "Inception(64, 96, 128, 16, 32, 32)", "repeat 3", "concat"
     name: str | None
     parent: "Scope | None"
     span: Span | None
     path: str  # dotted prefix for names inside ('' at the root)
     index: int = 0
     count: int = 1  # repeat count, for "xN" when folded
-
-    @property
-    def depth(self) -> int:
-        """How many block or repeat scopes enclose this one (itself included)."""
-        d, s = 0, self
-        while s is not None:
-            if s.kind in ("block", "repeat"):
-                d += 1
-            s = s.parent
-        return d
+    children: list["Node | Scope"] = field(default_factory=list)
 
     def ancestors(self) -> list["Scope"]:
         """From the root down to this scope."""
@@ -50,9 +56,23 @@ class Scope:
     def block(self) -> "Scope | None":
         """The innermost enclosing block instance."""
         s = self
-        while s is not None and s.kind != "block":
+        while s is not None and s.kind != ScopeKind.BLOCK:
             s = s.parent
         return s
+
+    def nodes(self) -> list["Node"]:
+        """Every node inside, in topological order."""
+        out: list[Node] = []
+        for child in self.children:
+            if isinstance(child, Scope):
+                out.extend(child.nodes())
+            else:
+                out.append(child)
+        return out
+
+    def scopes(self, kind: ScopeKind | None = None) -> list["Scope"]:
+        """The direct sub-scopes, of one kind or all."""
+        return [c for c in self.children if isinstance(c, Scope) and (kind is None or c.kind == kind)]
 
 
 @dataclass(slots=True, eq=False)

@@ -2,41 +2,12 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 
-from archdsl.core.analysis import BYTES_FP32, Analysis, LayerStats, Totals, analyse
+from archdsl.core.analysis import BYTES_FP32, Analysis, Layer, Totals
 from archdsl.errors import Diagnostic
 from archdsl.core.ir import Graph, Node, Scope
 from archdsl.core.shapes import Shape
 from archdsl.text import shape_text
-
-
-@dataclass(slots=True)
-class Layer:
-    """One row of the table: a node and its figures."""
-
-    index: int
-    name: str
-    op: str
-    block: str | None
-    hyper: str
-    output_shape: Shape | None
-    params: int
-    buffers: int
-    macs: int
-    receptive_field: tuple[int, ...] | None
-    effective_stride: tuple[int, ...] | None
-    node: Node
-
-    def to_dict(self) -> dict:
-        return {
-            "index": self.index, "name": self.name, "op": self.op, "block": self.block,
-            "hyper": self.hyper,
-            "output_shape": list(self.output_shape) if self.output_shape else None,
-            "params": self.params, "buffers": self.buffers, "macs": self.macs,
-            "receptive_field": list(self.receptive_field) if self.receptive_field else None,
-            "effective_stride": list(self.effective_stride) if self.effective_stride else None,
-        }
 
 
 class Network:
@@ -50,7 +21,8 @@ class Network:
         self.train_sections = tuple(train_sections)
         self.analysis = analysis
         self.warnings = warnings
-        self.layers = [_layer(s) for s in analysis.stats]
+        self.layers: list[Layer] = analysis.layers
+        self._by_node = {layer.node: layer for layer in self.layers}
 
     @property
     def name(self) -> str:
@@ -70,6 +42,10 @@ class Network:
 
     def subtotal(self, scope: Scope) -> Totals:
         return self.analysis.subtotals[scope]
+
+    def figures(self, node: Node) -> Layer:
+        """The figures of one node of the graph."""
+        return self._by_node[node]
 
     def layer(self, name: str) -> Layer:
         for layer in self.layers:
@@ -112,6 +88,17 @@ class Network:
     def _repr_svg_(self) -> str:
         """The volume-style figure, for Jupyter (pure Python; no Graphviz needed)."""
         return _present("svg", self)
+
+
+# How a network presents itself (summary, notebook HTML and SVG) is the
+# backends' business: the public package fills this table with where each
+# presenter lives ("module:function"), so the core never imports a backend.
+PRESENTERS: dict[str, str] = {}
+
+
+def _present(kind: str, net: Network, *args, **options) -> str:
+    module, _, function = PRESENTERS[kind].partition(":")
+    return getattr(importlib.import_module(module), function)(net, *args, **options)
 
 
 # How a network presents itself (summary, notebook HTML and SVG) is the

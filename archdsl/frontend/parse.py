@@ -13,7 +13,8 @@ from archdsl.frontend import syntax as ast
 from archdsl.errors import ArchError, Diagnostic
 from archdsl.frontend.grammar import grammar_text
 from archdsl.source import SourceFile, Span
-from archdsl.frontend.syntax_errors import braces, braces_sound, syntax_diagnostic
+from archdsl.frontend.braces import braces, braces_sound
+from archdsl.frontend.syntax_errors import syntax_diagnostic
 
 MAX_DIGITS = 30
 
@@ -127,11 +128,9 @@ class _ToAst(Transformer):
     def branch(self, children):
         return ast.Branch(list(children[-1]), self._span(children))
 
-    def concat(self, children):
-        return ast.Merge("concat", _str(children[0]), children[-1], self._span(children))
-
-    def add(self, children):
-        return ast.Merge("add", _str(children[0]), children[-1], self._span(children))
+    def merge(self, children):
+        label, kind, branches = children
+        return ast.Merge(str(kind), self._tok(kind), _str(label), branches, self._span(children))
 
     def shortcut(self, children):
         _kw, always, body = children
@@ -215,7 +214,7 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _parser() -> Lark:
+def parser() -> Lark:
     # cache=True stores the LALR tables in the temp dir: start-up is what
     # makes `archdsl check` feel instant, and table generation dominates it.
     return Lark(
@@ -239,17 +238,17 @@ def normalise(text: str) -> str:
 def parse(text: str, name: str = "<string>") -> ast.Program:
     """Parse one file's text. Raises ArchError on a syntax error."""
     source = SourceFile(name, normalise(text))
-    parser = _parser()
+    parser_ = parser()
     diagnostics: list[Diagnostic] = []
     attempt = source.text
     with _lock:  # the inline transformer holds the file being parsed
         _transformer.source = source
         while True:
             try:
-                program = parser.parse(attempt)
+                program = parser_.parse(attempt)
                 break
             except UnexpectedInput as exc:
-                diagnostics.append(syntax_diagnostic(exc, source, parser))
+                diagnostics.append(syntax_diagnostic(exc, source, parser_))
                 at_end = isinstance(exc, UnexpectedEOF) or (
                     isinstance(exc, UnexpectedToken) and exc.token.type == "$END")
             if at_end or len(diagnostics) >= MAX_SYNTAX_ERRORS or not braces_sound(source.text):

@@ -111,8 +111,10 @@ class Branch:
 
 @dataclass(slots=True)
 class Merge:
-    """`concat { branch {...} ... }` or `add { branch {...} ... }`."""
-    kind: str  # "concat" | "add"
+    """`concat { branch {...} ... }`, `add { branch {...} ... }`: any merge kind
+    of the MERGES table (lowering checks the name)."""
+    kind: str
+    kind_span: Span
     label: str | None
     branches: list[Branch]
     span: Span

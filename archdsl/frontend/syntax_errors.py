@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import difflib
 import re
+from functools import lru_cache
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from archdsl.core.ops import MERGES
 from archdsl.errors import Diagnostic
+from archdsl.frontend.braces import innermost_open, last_top_level_close, mismatched, opener, position
 from archdsl.source import SourceFile, Span
+from archdsl.text import join_words
 
 # What a person calls the grammar's regex terminals.
 _TERMINAL_WORDS = {
@@ -82,12 +86,8 @@ def _unexpected_token(exc: UnexpectedToken, source: SourceFile, parser: Lark) ->
     prefix = line_text[: tok.column - 1]
     words = prefix.split()
     if str(tok) == "{" and words in (["shortcut"], ["shortcut", "always"]):
-        # `}` then `shortcut {` on the next line: the newline ended the residual.
-        start = prefix.index("shortcut") + 1
-        return Diagnostic("error", "`shortcut` must follow the residual's closing brace on the same line",
-                          source.span(tok.line, start, tok.line, start + len("shortcut")),
-                          hint="write `} shortcut {` on the line that closes `residual { ... }`")
-    misspelt = _misspelt_keyword(tok, prefix, source)
+        return _shortcut_on_next_line(source, tok.line, prefix)
+    misspelt = _misspelt_keyword(tok, prefix, source) or _misspelt_opener(tok, exc.expected, source)
     if misspelt is not None:
         return misspelt
     # After a stray '=' the list of what could follow is noise; the hint says it.
@@ -120,12 +120,26 @@ def _unexpected_end(exc: UnexpectedInput, source: SourceFile, parser: Lark) -> D
 
 # -- hints --------------------------------------------------------------------------
 
-# Keywords a typo may hide; a misspelt one lexes as a name (a layer kind).
-_KEYWORDS = ("residual", "repeat", "concat", "add", "branch", "shortcut", "network", "block", "use", "always")
-_STRUCTURE = ("residual", "repeat", "concat", "add", "branch", "shortcut", "network", "block")
+# Keywords that open no '{' (the rest of the grammar's keywords do).
+_INLINE_KEYWORDS = frozenset({"use", "always"})
 
 
-def _close_keyword(word: str, choices=_KEYWORDS) -> str | None:
+@lru_cache(maxsize=1)
+def keywords() -> tuple[str, ...]:
+    """The grammar's keywords, read from the parser's terminals: every terminal
+    that is a literal word (`repeat`, `residual`, `network`...)."""
+    from archdsl.frontend.parse import parser
+    return tuple(sorted(t.pattern.value for t in parser().terminals
+                        if t.pattern.type == "str" and t.pattern.value.isidentifier()))
+
+
+def structure_words() -> tuple[str, ...]:
+    """Words that open a '{': the grammar's structural keywords and the merges."""
+    return tuple(k for k in keywords() if k not in _INLINE_KEYWORDS) + tuple(MERGES)
+
+
+def _close_keyword(word: str, choices=None) -> str | None:
+    choices = keywords() + tuple(MERGES) if choices is None else choices
     if word in choices or len(word) < 3:
         return None
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.7)
@@ -148,7 +162,7 @@ def _misspelt_keyword(tok: Token, prefix: str, source: SourceFile) -> Diagnostic
     words = stmt.split()
     if not words:
         return None
-    close = _close_keyword(words[0], _STRUCTURE)
+    close = _close_keyword(words[0], structure_words())
     if close is None:
         return None
     col = len(prefix) - len(stmt) + stmt.index(words[0]) + 1
@@ -156,11 +170,45 @@ def _misspelt_keyword(tok: Token, prefix: str, source: SourceFile) -> Diagnostic
     return Diagnostic("error", f"unknown keyword '{words[0]}'", span, hint=f"did you mean '{close}'?")
 
 
+def _shortcut_on_next_line(source: SourceFile, line: int, prefix: str) -> Diagnostic:
+    """`}` then `shortcut {` on the next line: the newline ended the residual."""
+    start = prefix.index("shortcut") + 1
+    return Diagnostic("error", "`shortcut` must follow the residual's closing brace on the same line",
+                      source.span(line, start, line, start + len("shortcut")),
+                      hint="write `} shortcut {` on the line that closes `residual { ... }`")
+
+
+def _misspelt_opener(tok: Token, expected, source: SourceFile) -> Diagnostic | None:
+    """`residul { conv ... }` parses as a merge named residul, so the error comes
+    at the first statement inside; blame the word before the open '{' when it is
+    a keyword with a typo (or `shortcut` on the line after the residual)."""
+    if "BRANCH" not in expected:
+        return None
+    offset = innermost_open(source.text, tok.start_pos)
+    if offset is None:
+        return None
+    line, _ = position(source.text, offset)
+    start = source.text.rfind("\n", 0, offset) + 1
+    head = source.text[start:offset]
+    if head.split() in (["shortcut"], ["shortcut", "always"]):
+        return _shortcut_on_next_line(source, line, head)
+    stmt = head.split(":", 1)[1] if re.match(r"\s*[A-Za-z_]\w*\s*:", head) else head
+    words = stmt.split()
+    if len(words) != 1 or words[0] in MERGES:
+        return None
+    close = _close_keyword(words[0], tuple(k for k in structure_words() if k not in MERGES))
+    if close is None:
+        return None
+    col = len(head) - len(stmt) + stmt.index(words[0]) + 1
+    return Diagnostic("error", f"unknown keyword '{words[0]}'", source.span(line, col, line, col + len(words[0])),
+                      hint=f"did you mean '{close}'?")
+
+
 def _hint_for(tok: Token, expected: set[str]) -> str | None:
     if str(tok) == "shortcut":
         return "write `} shortcut {` on the same line as the closing brace of `residual`"
     if str(tok) == "branch":
-        return "`branch { ... }` goes directly inside `concat { }` or `add { }`"
+        return "`branch { ... }` goes directly inside a merge: " + join_words(f"`{m} {{ }}`" for m in MERGES)
     if tok.type == "CALLNAME":
         return None
     if str(tok) == "=":
@@ -194,7 +242,7 @@ def _header_hint(tok: Token, words: list[str], expected) -> str | None:
     if str(tok) == "{" and len(words) == 2 and words[0] == "block":
         return f"a block lists its parameters in parentheses: block {words[1]}(c) {{"
     if str(tok) == "{":
-        return "only network, block, repeat, concat, add, branch, residual and shortcut open a '{'"
+        return f"only {join_words(structure_words(), 'and')} open a '{{'"
     return None
 
 
@@ -202,7 +250,7 @@ def _top_level_hint(tok: Token, expected, source: SourceFile) -> str | None:
     """Something other than block/network/use at the top level: say what closed the last one."""
     if "NETWORK" not in expected:
         return None
-    closed = _last_top_level_close(source, tok.start_pos)
+    closed = last_top_level_close(source.text, tok.start_pos)
     if closed is not None:
         (c_line, c_col), opener, alone = closed
         if str(tok) == "}":
@@ -218,116 +266,33 @@ def _top_level_hint(tok: Token, expected, source: SourceFile) -> str | None:
 
 # -- braces -------------------------------------------------------------------------
 
-def braces(text: str, end: int | None = None):
-    """Walk the braces of `text[:end]` outside comments and strings.
-    Yields (kind, offset) with kind '{' or '}'."""
-    i, n = 0, len(text) if end is None else min(end, len(text))
-    while i < n:
-        ch = text[i]
-        if ch == "#":
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-        elif ch == '"':
-            j = text.find('"', i + 1)
-            k = text.find("\n", i + 1)
-            i = n if j < 0 else (j + 1 if k < 0 or j < k else k)
-        else:
-            if ch in "{}":
-                yield ch, i
-            i += 1
-
-
-def braces_sound(text: str) -> bool:
-    """Braces balance and every '}' lines up with its '{' (so a syntax error
-    is local to its line, and looking past it finds independent errors)."""
-    depth = 0
-    for kind, _ in braces(text):
-        depth += 1 if kind == "{" else -1
-        if depth < 0:
-            return False
-    return depth == 0 and _mismatched_braces(text)[1] is None
-
-
-def _position(text: str, offset: int) -> tuple[int, int]:
-    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-def _opener(text: str, offset: int) -> str:
-    """The words before a '{' on its line: `repeat 2 {`, `network N {`."""
-    start = text.rfind("\n", 0, offset) + 1
-    head = text[start:offset].split("}")[-1].strip()
-    return f"{head} {{" if head else "{"
-
-
-def _indent(text: str, offset: int) -> tuple[int, bool]:
-    """Indentation of the line holding `offset`, and whether the brace starts that line."""
-    start = text.rfind("\n", 0, offset) + 1
-    line = text[start:offset]
-    return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip()), not line.strip()
-
-
-def _mismatched_braces(text: str, end: int | None = None):
-    """Scan the braces of `text[:end]`. Returns the braces still open and the first
-    pair whose '}' starts its line at another indentation than the line of its '{'
-    (people line a '}' up with the line that opened it: such a pair usually means
-    an inner '{' lost its '}' and this '}' closes the wrong one)."""
-    stack, suspect = [], None
-    for kind, offset in braces(text, end):
-        if kind == "{":
-            stack.append(offset)
-        elif stack:
-            opened = stack.pop()
-            indent, alone = _indent(text, offset)
-            if suspect is None and alone and indent != _indent(text, opened)[0]:
-                suspect = (opened, offset)
-    return stack, suspect
-
-
 def _unclosed_brace(source: SourceFile):
     """The '{' most likely left open at the end of the file: the one of the first
     mismatched pair, else the innermost one still open."""
     text = source.text
-    stack, suspect = _mismatched_braces(text)
-    if not stack:
+    scan = mismatched(text)
+    if not scan.open:
         return None
-    offset = suspect[0] if suspect is not None else stack[-1]
-    return _position(text, offset), _opener(text, offset)
+    offset = scan.suspect[0] if scan.suspect is not None else scan.open[-1]
+    return position(text, offset), opener(text, offset)
 
 
 def _misplaced_close_hint(source: SourceFile, end: int) -> str | None:
     """Mid-file, a '}' that closed the wrong '{' shows as an odd token further on."""
     text = source.text
-    _, suspect = _mismatched_braces(text, end)
+    suspect = mismatched(text, end).suspect
     if suspect is None:
         return None
     opened, closed = suspect
-    (o_line, o_col), (c_line, c_col) = _position(text, opened), _position(text, closed)
-    return (f"is the '{{' of `{_opener(text, opened)}` at line {o_line}:{o_col} closed? "
+    (o_line, o_col), (c_line, c_col) = position(text, opened), position(text, closed)
+    return (f"is the '{{' of `{opener(text, opened)}` at line {o_line}:{o_col} closed? "
             f"The '}}' at line {c_line}:{c_col} closes it but is indented differently")
-
-
-def _last_top_level_close(source: SourceFile, end: int):
-    """Where the last top-level item before `end` was closed: ((line, col), opener, alone)."""
-    text = source.text
-    stack, last = [], None
-    for kind, offset in braces(text, end):
-        if kind == "{":
-            stack.append(offset)
-        elif stack:
-            opened = stack.pop()
-            if not stack:
-                last = (opened, offset)
-    if last is None:
-        return None
-    opened, closed = last
-    return _position(text, closed), _opener(text, opened), _indent(text, closed)[1]
 
 
 # -- what was expected ----------------------------------------------------------------
 
-_OPERATORS = ("PLUS", "MINUS", "STAR", "SLASH", "__ANON_0", "PERCENT")
+_OPERATORS = ("PLUS", "MINUS", "STAR", "SLASH", "FLOORDIV", "PERCENT")
 _VALUES = ("INT", "FLOAT", "DIMS", "STRING", "LPAR", "MINUS", "NAME")
-_STATEMENT_KEYWORDS = ("REPEAT", "CONCAT", "ADD", "RESIDUAL")
 
 
 def _expected_words(parser: Lark, terminals) -> list[str]:
@@ -338,9 +303,13 @@ def _expected_words(parser: Lark, terminals) -> list[str]:
     left = set(terminals)
     words: list[str] = []
     if "CALLNAME" in left:  # only a statement may start with a block call
+        # A statement: a layer or merge (both start with a name), a block call, or a keyword.
+        stated = sorted(t for t in left if _describe_terminal(parser, t).strip("'").isidentifier())
         words += ["a layer", "a block call"]
-        words += [f"'{k.lower()}'" for k in _STATEMENT_KEYWORDS if k in left]
-        left -= {"NAME", "CALLNAME", *_STATEMENT_KEYWORDS}
+        words += [_describe_terminal(parser, t) for t in stated[:1]]  # 'repeat'
+        words += [f"'{m}'" for m in MERGES]
+        words += [_describe_terminal(parser, t) for t in stated[1:]]  # 'residual'
+        left -= {"NAME", "CALLNAME", *stated}
     if left & {"INT", "FLOAT", "DIMS"}:
         words.append("a value")
         left -= set(_VALUES)

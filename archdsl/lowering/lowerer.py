@@ -14,12 +14,12 @@ from pathlib import Path
 from archdsl.frontend import syntax as ast
 from archdsl.errors import ArchError, Diagnostic, OptionError
 from archdsl.lowering.expressions import EvalError, evaluate, show_value
-from archdsl.core.ir import Graph, Node, Scope
+from archdsl.core.ir import Graph, Node, Scope, ScopeKind
 from archdsl.limits import DEFAULT_LIMITS, Limits
 from archdsl.lowering.stdlib import is_bundled
 from archdsl.runtime import recursion_limit
-from archdsl.core.ops import REGISTRY, REQUIRED, Add, Concat, Input, ShapeError, ValueProblem, Word
-from archdsl.core.ops.base import COERCE
+from archdsl.core.ops import MERGES, REGISTRY, REQUIRED, Add, Input, ShapeError, ValueProblem, Word
+from archdsl.core.ops.base import COERCE, long_names
 from archdsl.core.shapes import Shape, describe_rank
 from archdsl.text import dims_text, shape_text
 from archdsl.source import Span
@@ -121,7 +121,7 @@ class Lowerer:
 
     def lower_network(self, net: ast.NetworkDef) -> Graph:
         self.network = net.name
-        root = self._scope("network", net.name, None, None, net.span, path="")
+        root = self._scope(ScopeKind.NETWORK, net.name, None, None, net.span, path="")
         body = net.body
         if not body or not (isinstance(body[0], ast.Layer) and body[0].op == "input"):
             late = next((s for s in body if isinstance(s, ast.Layer) and s.op == "input"), None)
@@ -161,6 +161,8 @@ class Lowerer:
                 path = f"{path}.{name}" if path else name
         scope = Scope(kind, label, name, parent, span, path, len(self.scopes), count)
         self.scopes.append(scope)
+        if parent is not None:
+            parent.children.append(scope)
         return scope
 
     def _fresh(self, scope: Scope, stem: str) -> str:
@@ -195,6 +197,7 @@ class Lowerer:
         node = Node(len(self.nodes), self._name(scope, label, keyword, span), op, tuple(inputs),
                     shape, scope, span, keyword)
         self.nodes.append(node)
+        scope.children.append(node)
         return node
 
     # -- statements -------------------------------------------------------------------
@@ -374,7 +377,7 @@ class Lowerer:
         shown += [f"{kw.name}={show_value(callee_env[kw.name])}" for kw in stmt.kwargs]
         args = ", ".join(shown)
         local = self._claim(scope, stmt.label, stmt.span) if stmt.label else self._fresh(scope, block.name.lower())
-        inner = self._scope("block", f"{block.name}({args})", local, scope, stmt.span)
+        inner = self._scope(ScopeKind.BLOCK, f"{block.name}({args})", local, scope, stmt.span)
         self.stack.append(_Frame(block.name, callee_env, stmt.span))
         try:
             return self._lower_body(block.body, tip, inner, callee_env)
@@ -391,9 +394,9 @@ class Lowerer:
             return tip
         if stmt.label:
             name = self._claim(scope, stmt.label, stmt.span)
-            inner = self._scope("repeat", f"{stmt.label}: repeat {count}", name, scope, stmt.span, count=count)
+            inner = self._scope(ScopeKind.REPEAT, f"{stmt.label}: repeat {count}", name, scope, stmt.span, count=count)
         else:
-            inner = self._scope("repeat", f"repeat {count}", None, scope, stmt.span, count=count)
+            inner = self._scope(ScopeKind.REPEAT, f"repeat {count}", None, scope, stmt.span, count=count)
         for _ in range(count):
             before = len(self.nodes)
             tip = self._lower_body(stmt.body, tip, inner, env)
@@ -402,28 +405,43 @@ class Lowerer:
         return tip
 
     def _lower_merge(self, stmt: ast.Merge, tip, scope, env):
-        if len(stmt.branches) < 2:
-            self.error(f"{stmt.kind} needs at least two branches, found {len(stmt.branches)}", stmt.span,
-                       hint=f"{stmt.kind} {{ branch {{ ... }} branch {{ ... }} }}")
+        cls = MERGES.get(stmt.kind)
+        if cls is None:
+            self._unknown_merge(stmt)
             return self._node(None, stmt.kind, _inputs(tip), None, scope, stmt.span, stmt.label)
-        region = self._scope(stmt.kind, stmt.kind, None, scope, stmt.span)
+        if len(stmt.branches) < cls.min_branches:
+            self.error(f"{stmt.kind} needs at least {_NUMBERS.get(cls.min_branches, cls.min_branches)} branches, "
+                       f"found {len(stmt.branches)}",
+                       stmt.span, hint=f"{stmt.kind} {{ branch {{ ... }} branch {{ ... }} }}")
+            return self._node(None, stmt.kind, _inputs(tip), None, scope, stmt.span, stmt.label)
+        region = self._scope(ScopeKind.MERGE, stmt.kind, None, scope, stmt.span)
         tips = []
         for branch in stmt.branches:
             name = self._fresh(scope, "branch")
-            inner = self._scope("branch", name, name, region, branch.span)
+            inner = self._scope(ScopeKind.BRANCH, name, name, region, branch.span)
             tips.append(self._lower_body(branch.body, tip, inner, env))
-        op = Concat() if stmt.kind == "concat" else Add()
-        return self._merge(op, stmt.kind, tips, scope, stmt.span, stmt.label)
+        return self._merge(cls(), stmt.kind, tips, scope, stmt.span, stmt.label)
+
+    def _unknown_merge(self, stmt: ast.Merge) -> None:
+        """`relu { branch ... }`, `cncat { ... }`: a name with branches that is no merge."""
+        merges = ", ".join(MERGES)
+        if stmt.kind in REGISTRY:
+            self.error(f"{stmt.kind} is a layer and takes no branches", stmt.kind_span,
+                       hint=f"branches belong to a merge: {merges}")
+            return
+        close = difflib.get_close_matches(stmt.kind, list(MERGES), n=1, cutoff=0.6)
+        hint = f"did you mean '{close[0]}'?" if close else f"the merges are {merges}"
+        self.error(f"unknown merge '{stmt.kind}'", stmt.kind_span, hint=hint)
 
     def _lower_residual(self, stmt: ast.Residual, tip, scope, env):
-        region = self._scope("residual", "residual", None, scope, stmt.span)
+        region = self._scope(ScopeKind.RESIDUAL, "residual", None, scope, stmt.span)
         body_tip = self._lower_body(stmt.body, tip, region, env)
         skip = tip
         if stmt.shortcut is not None:
             known = tip is not None and tip.shape is not None and body_tip is not None and body_tip.shape is not None
             if stmt.always or not known or body_tip.shape != tip.shape:
                 name = self._fresh(scope, "shortcut")
-                inner = self._scope("shortcut", "shortcut", name, region, stmt.shortcut_span)
+                inner = self._scope(ScopeKind.SHORTCUT, "shortcut", name, region, stmt.shortcut_span)
                 skip = self._lower_body(stmt.shortcut, tip, inner, env)
         body = body_tip.shape if body_tip is not None else None
         carried = skip.shape if skip is not None else None
@@ -583,7 +601,8 @@ class Lowerer:
                 hint = f"{keyword} takes no parameters"
             self.error(f"unknown parameter '{kw.name}' for {keyword}", kw.name_span, hint=hint)
         for attr in missing:
-            example = _EXAMPLES.get(keyword, "")
+            # The kind's example, written with the keyword as typed (`linear 10`, not `fc 10`).
+            example = cls.example.replace(cls.keywords[0], keyword, 1) if cls.example.split() else ""
             self.error(f"{keyword} needs {attr.name} ({attr.doc})", stmt.span,
                        hint=f"for example `{example}`" if example else None)
         values = {}
@@ -671,8 +690,9 @@ class Lowerer:
         for kw in stmt.kwargs:
             if kw.name not in names:
                 close = difflib.get_close_matches(kw.name, names, n=1, cutoff=0.5)
-                if not close and _LONG_NAMES.get(kw.name) in names:
-                    close = [_LONG_NAMES[kw.name]]  # B(stride=2) for block B(c, s=1)
+                long = long_names().get(kw.name)
+                if not close and long in names:
+                    close = [long]  # B(stride=2) for block B(c, s=1)
                 self.error(f"{block.name} has no parameter '{kw.name}'", kw.name_span, notes=where,
                            hint=f"did you mean '{close[0]}'?" if close else None)
                 ok = False
@@ -722,23 +742,14 @@ class Lowerer:
         return value
 
 
+_NUMBERS = {1: "one", 2: "two", 3: "three"}
+
 # Attribute types whose values include bare words (true/false, same/valid).
 _WORD_TYPES = frozenset({"bool", "padding", "rounding"})
 
 # What follows the first number of a size typed with spaces or a capital X.
 _TIMES = re.compile(r"[xX](?:\d+(?:[xX]\d+)*)?")
 
-_EXAMPLES = {
-    "conv": "conv 64 k=3 p=1", "maxpool": "maxpool k=2 s=2", "avgpool": "avgpool k=2 s=2",
-    "minpool": "minpool k=2 s=2", "fc": "fc 10", "linear": "linear 10", "dense": "dense 10",
-    "lrn": "lrn size=5 alpha=1e-4 beta=0.75 k=2", "input": "input 3x224x224",
-    "adaptiveavgpool": "adaptiveavgpool 6x6", "adaptivepool": "adaptivepool 6x6",
-    "adaptivemaxpool": "adaptivemaxpool 1",
-}
-
-
-# Layer attributes' long names, for block calls written as if to a layer.
-_LONG_NAMES = {"kernel": "k", "stride": "s", "padding": "p", "pad": "p", "dilation": "d", "groups": "g"}
 
 
 def _text(span: Span) -> str | None:

@@ -9,24 +9,35 @@ spec gives byte-identical DOT on every run and machine.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
-from archdsl.core.ir import Node
+from archdsl.backends.render import palette as P
+from archdsl.backends.render.notation import describe, family, params_text, shape_text
+from archdsl.backends.render.structure import Fold, drawn, fold, foldable, root
+from archdsl.core.ir import Node, Scope, ScopeKind
 from archdsl.core.network import Network
 from archdsl.core.ops.structure import Add
-from archdsl.backends.render import palette as P
-from archdsl.backends.render.notation import TIMES, count_text, describe, family, params_text, shape_text
-from archdsl.backends.render.structure import Fold, Tree, fold, foldable, scope_tree
+from archdsl.text import TIMES, count_text
 
 RANKDIRS = ("TB", "LR")
 # Shape-preserving layers get a one-line node so a conv–bn–relu chain stays compact.
 COMPACT = ("act", "norm")
 
 
-def render_dot(net: Network, *, collapse: bool = False, rankdir: str = "TB", layout: str = "chw") -> str:
-    """The DOT text of `net`. `collapse` folds blocks and repeats into one node each."""
+@dataclass(frozen=True, slots=True)
+class DotDrawing:
+    """The DOT text and what it holds: layer and folded-block nodes."""
+
+    text: str
+    nodes: int
+
+
+def render_dot(net: Network, *, collapse: bool = False, rankdir: str = "TB", layout: str = "chw") -> DotDrawing:
+    """The graph-style drawing of `net`. `collapse` folds blocks and repeats into one node each."""
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
-    return _DotWriter(net, collapse, rankdir, layout).write()
+    writer = _DotWriter(net, collapse, rankdir, layout)
+    return DotDrawing(writer.write(), len(set(writer.rep.values())))
 
 
 def _q(text: str) -> str:
@@ -51,17 +62,15 @@ class _DotWriter:
         self.layout = layout
         self.lines: list[str] = []
         self.rep: dict[Node, str] = {}  # node -> the DOT id drawing it
-        self.merges: list[Tree] = []  # concat/add regions, whose branches are pinned in order
-        self.families: set[str] = set()
-        self.stats = {s.node: s for s in net.analysis.stats}
+        self.merges: list[Scope] = []  # merge regions, whose branches are pinned in order
+        self.families: set[str] = set()  # of what is drawn, for the legend
 
     # -- the document ------------------------------------------------------------------
 
     def write(self) -> str:
-        tree = scope_tree(self.net.graph)
         body: list[str] = []
         self.lines = body
-        self._children(tree, 1)
+        self._children(root(self.net.graph), 1)
         edges = self._edges() + self._branch_order()
         head = [
             f"digraph {_q(self.net.name)} {{",
@@ -92,21 +101,16 @@ class _DotWriter:
                 f"</TABLE>>")
 
     def _legend_families(self) -> list[str]:
-        fams = {family(n) for n in self.net.graph.nodes}
-        if self.collapse:
-            fams = {family(n) for n in self.net.graph.nodes if n in self.rep and self.rep[n].startswith("n")}
-            if any(v.startswith("f") for v in self.rep.values()):
-                fams.add("block")
-        return [f for f in P.ORDER if f in fams]
+        return [f for f in P.ORDER if f in self.families]
 
     # -- clusters and nodes -----------------------------------------------------------
 
-    def _children(self, tree: Tree, depth: int) -> None:
-        children = tree.children
-        if tree.scope.kind in ("concat", "add"):
+    def _children(self, scope: Scope, depth: int) -> None:
+        children = [c for c in scope.children if drawn(c)]
+        if scope.kind == ScopeKind.MERGE:
             # Branches are emitted last first; with the invisible chain of
             # `_branch_order` this is what puts branch 1 first in Graphviz 2.43.
-            self.merges.append(tree)
+            self.merges.append(scope)
             children = children[::-1]
         for child in children:
             if isinstance(child, Node):
@@ -116,21 +120,21 @@ class _DotWriter:
             else:
                 self._cluster(child, depth)
 
-    def _cluster(self, tree: Tree, depth: int) -> None:
-        scope = tree.scope
+    def _cluster(self, scope: Scope, depth: int) -> None:
         pad = "  " * depth
         style = _CLUSTER_STYLES.get(scope.kind)
         in_branch = any(s.kind == "branch" for s in scope.ancestors()[:-1])
         if style is None or in_branch:
             # Clusters nested inside branches scramble the branch order, and the
-            # enclosing block's cluster already groups them.  # concat/add regions: their branches are the clusters
-            self._children(tree, depth)
+            # enclosing block's cluster already groups them (merge regions and
+            # branches get no cluster of their own).
+            self._children(scope, depth)
             return
         self.lines.append(f"{pad}subgraph cluster_s{scope.index} {{")
-        label = _cluster_label(tree)
+        label = _cluster_label(scope)
         attrs = style + (f", label=<{label}>" if label else ', label=""')
         self.lines.append(f"{pad}  graph [{attrs}];")
-        self._children(tree, depth + 1)
+        self._children(scope, depth + 1)
         self.lines.append(f"{pad}}}")
 
     def _node(self, node: Node, depth: int) -> None:
@@ -139,8 +143,7 @@ class _DotWriter:
         fam = family(node)
         self.families.add(fam)
         sw = P.swatch(fam)
-        stats = self.stats[node]
-        params = stats.params
+        params = self.net.figures(node).params
         what = describe(node)
         tooltip = f"{node.name}: {what}, {shape_text(node.shape, self.layout)}, {params:,} params"
         if fam in COMPACT and node.shape == (node.inputs[0].shape if node.inputs else None):
@@ -163,6 +166,7 @@ class _DotWriter:
         fid = f"f{f.scope.index}"
         for n in f.nodes:
             self.rep[n] = fid
+        self.families.add("block")
         sw = P.PALETTE["block"]
         sub = self.net.subtotal(f.scope)
         title = f.title + (f" {TIMES}{f.count}" if f.count > 1 else "")
@@ -189,8 +193,8 @@ class _DotWriter:
         measured with Graphviz 2.43 on every concat of the gallery;
         tests/test_render.py checks the laid-out positions when `dot` is there."""
         out = []
-        for tree in self.merges:
-            heads = [self.rep.get(c.nodes()[0]) for c in tree.children if isinstance(c, Tree)]
+        for scope in self.merges:
+            heads = [self.rep.get(c.nodes()[0]) for c in scope.scopes() if c.nodes()]
             if len(heads) < 2 or None in heads or len(set(heads)) < len(heads):
                 continue  # folded into one node, or a single branch: nothing to order
             chain = heads if self.rankdir == "TB" else heads[::-1]
@@ -227,11 +231,9 @@ _CLUSTER_STYLES = {
 }
 
 
-def _cluster_label(tree: Tree) -> str:
-    scope = tree.scope
+def _cluster_label(scope: Scope) -> str:
     if scope.kind == "block":
-        f = fold(tree)
-        return f"<B>{_e(f.title)}</B>"
+        return f"<B>{_e(fold(scope).title)}</B>"
     if scope.kind == "repeat":
         return _e(scope.label)
     if scope.kind == "shortcut":
@@ -242,7 +244,7 @@ def _cluster_label(tree: Tree) -> str:
 def _instance_names(f: Fold) -> str:
     if f.scope.kind == "block":
         return "" if f.title.startswith(f"{f.scope.name}:") else (f.scope.name or "")
-    names = [c.scope.name for c in f.tree.children if isinstance(c, Tree) and c.scope.name]
+    names = [c.name for c in f.scope.scopes() if c.name]
     if not names:
         return ""
     return names[0] if len(names) == 1 else f"{names[0]} \u2026 {names[-1]}"

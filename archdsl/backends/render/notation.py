@@ -6,11 +6,12 @@ padding, dilation, groups). Dispatch is by op class, not by name."""
 from __future__ import annotations
 
 from archdsl.core.ir import Node
-from archdsl.core.ops.activation import Activation
+from archdsl.core.ops.activation import Activation, Softmax
 from archdsl.core.ops.conv import Conv
-from archdsl.core.ops.dense import Linear
+from archdsl.core.ops.dense import Flatten, Linear
 from archdsl.core.ops.norm import BatchNorm, Dropout, LocalResponseNorm
 from archdsl.core.ops.pool import AdaptivePool, GlobalPool, Pool
+from archdsl.core.ops.structure import Add, Concat, Identity, Input, Merge
 from archdsl.core.ops.windowed import Window
 from archdsl import text
 from archdsl.text import TIMES, count_text
@@ -81,11 +82,26 @@ def _act(op: Activation) -> str:
     return op.kind if op.param is None or not op.attrs else f"{op.kind} {op.param:g}"
 
 
-_RULES = (
-    (Conv, _conv), (Pool, _pool), (GlobalPool, _global), (AdaptivePool, _adaptive),
-    (Linear, _linear), (LocalResponseNorm, _lrn), (Dropout, _dropout), (BatchNorm, _bn),
-    (Activation, _act),
-)
+def _keyword(op) -> str:
+    return op.kind
+
+
+# The lecture notation of every layer kind, looked up along the op's class
+# hierarchy; tests/test_registry.py checks that every kind has an entry.
+RULES = {
+    Conv: _conv, Pool: _pool, GlobalPool: _global, AdaptivePool: _adaptive,
+    Linear: _linear, LocalResponseNorm: _lrn, Dropout: _dropout, BatchNorm: _bn,
+    Activation: _act, Softmax: _keyword, Flatten: _keyword, Identity: _keyword, Input: lambda op: "input",
+    Merge: _keyword,
+}
+
+# How a merge is drawn where its branches meet.
+GLYPHS = {Add: "+", Concat: "C"}
+
+
+def rule_for(cls: type):
+    """The notation rule of a layer kind, or None."""
+    return next((RULES[c] for c in cls.__mro__ if c in RULES), None)
 
 
 def describe(node: Node) -> str:
@@ -93,10 +109,8 @@ def describe(node: Node) -> str:
     op = node.op
     if op is None:
         return f"{node.keyword} (invalid)"
-    for cls, rule in _RULES:
-        if isinstance(op, cls):
-            return rule(op)
-    return node.keyword
+    rule = rule_for(type(op))
+    return rule(op) if rule is not None else node.keyword
 
 
 def family(node: Node) -> str:

@@ -32,7 +32,7 @@ def graph_svg(net: Network, collapse: bool, layout: str) -> str | None:
     dot = find_dot()
     if dot is None:
         return None
-    return run_dot(render_dot(net, collapse=collapse, layout=layout), "svg", dot).decode("utf-8")
+    return run_dot(render_dot(net, collapse=collapse, layout=layout).text, "svg", dot).decode("utf-8")
 
 
 def render_page(net: Network, *, layout: str = "chw", depth: int | None = None, batch: int = 1,
@@ -49,7 +49,7 @@ def render_page(net: Network, *, layout: str = "chw", depth: int | None = None, 
                       f"{e(INSTALL_HINT)}.</p>")
     except GraphvizError as exc:
         graph_html = f'<p class="note">The graph diagram could not be drawn: {e(str(exc))}</p>'
-    volume = render_volume(net, collapse=collapse, layout=layout)
+    volume = render_volume(net, collapse=collapse, layout=layout).svg
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f"<title>{e(net.name)}</title>\n<style>\n{PAGE_STYLE}\n{HTML_STYLE}\n</style>\n</head>\n<body>\n"

@@ -1,50 +1,19 @@
-"""The network as written, for drawing: the scope tree with its children in
-order, and the groups `--collapse` folds into one figure.
-
-Both diagram styles walk this tree; neither looks at scope labels to guess
-structure, only at `Scope.kind`."""
+"""The network as written, for drawing: the groups `--collapse` folds into
+one figure. Both diagram styles walk the scope tree of the IR (`Scope.children`,
+in source order); neither looks at labels to guess structure, only at
+`Scope.kind`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from archdsl.core.ir import Graph, Node, Scope
+from archdsl.core.ir import Node, Scope, ScopeKind
 
-FOLDABLE = ("block", "repeat")
-
-
-@dataclass(slots=True, eq=False)
-class Tree:
-    """A scope and its direct children (nodes and sub-scopes) in source order."""
-
-    scope: Scope
-    children: list["Node | Tree"] = field(default_factory=list)
-
-    def nodes(self) -> list[Node]:
-        """Every node inside, in topological order."""
-        out: list[Node] = []
-        for child in self.children:
-            out.extend(child.nodes() if isinstance(child, Tree) else [child])
-        return out
-
-    def trees(self, kind: str) -> list["Tree"]:
-        return [c for c in self.children if isinstance(c, Tree) and c.scope.kind == kind]
+FOLDABLE = (ScopeKind.BLOCK, ScopeKind.REPEAT)
 
 
-def scope_tree(graph: Graph) -> Tree:
-    """The tree of scopes that hold at least one node; children ordered by first node."""
-    trees: dict[Scope, Tree] = {}
-    root = None
-    for node in graph.nodes:
-        chain = node.scope.ancestors()
-        for depth, scope in enumerate(chain):
-            if scope not in trees:
-                trees[scope] = Tree(scope)
-                if depth:
-                    trees[chain[depth - 1]].children.append(trees[scope])
-        if root is None:
-            root = trees[chain[0]]
-        trees[node.scope].children.append(node)
-    return root
+def root(graph) -> Scope:
+    """The network's own scope, the root of the tree."""
+    return graph.scopes[0]
 
 
 @dataclass(slots=True, eq=False)
@@ -52,36 +21,30 @@ class Fold:
     """One figure standing for a block or repeat: its nodes, how many identical
     instances it stands for, and the scope whose subtotals it shows."""
 
-    tree: Tree
+    scope: Scope
     title: str
     count: int
     nodes: list[Node]
-
-    @property
-    def scope(self) -> Scope:
-        return self.tree.scope
 
     @property
     def last(self) -> Node:
         return self.nodes[-1]
 
 
-def fold(tree: Tree) -> Fold:
+def fold(scope: Scope) -> Fold:
     """Describe a block or repeat folded into one figure. A repeat whose every
     round is one instance of the same block reads `Bottleneck(256, 1) ×2`."""
-    scope = tree.scope
-    nodes = tree.nodes()
-    if scope.kind == "repeat":
-        blocks = [c for c in tree.children if isinstance(c, Tree)]
-        labels = {b.scope.label for b in blocks}
-        only_blocks = blocks and len(blocks) == len(tree.children) and all(b.scope.kind == "block" for b in blocks)
+    nodes = scope.nodes()
+    if scope.kind == ScopeKind.REPEAT:
+        blocks = scope.scopes()
+        labels = {b.label for b in blocks}
+        only_blocks = blocks and len(blocks) == len(scope.children) and all(
+            b.kind == ScopeKind.BLOCK for b in blocks)
         if only_blocks and len(labels) == 1:
-            title = blocks[0].scope.label
-        else:
-            title = scope.label
-        return Fold(tree, title, len(blocks) if only_blocks and len(labels) == 1 else 1, nodes)
+            return Fold(scope, blocks[0].label, len(blocks), nodes)
+        return Fold(scope, scope.label, 1, nodes)
     title = f"{scope.name}: {scope.label}" if scope.name and not _auto_name(scope) else scope.label
-    return Fold(tree, title, 1, nodes)
+    return Fold(scope, title, 1, nodes)
 
 
 def _auto_name(scope: Scope) -> bool:
@@ -92,4 +55,11 @@ def _auto_name(scope: Scope) -> bool:
 
 
 def foldable(child) -> bool:
-    return isinstance(child, Tree) and child.scope.kind in FOLDABLE
+    """A block or repeat that holds at least one layer."""
+    return isinstance(child, Scope) and child.kind in FOLDABLE and bool(child.nodes())
+
+
+def drawn(child) -> bool:
+    """Whether a child of the tree shows in a diagram: every node, and every
+    scope with a node inside (a `repeat 0` leaves an empty scope behind)."""
+    return not isinstance(child, Scope) or bool(child.nodes())

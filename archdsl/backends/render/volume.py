@@ -18,23 +18,39 @@ import html
 import math
 from dataclasses import dataclass, field
 
-from archdsl.core.ir import Node
-from archdsl.core.network import Network
-from archdsl.core.ops.conv import Conv
-from archdsl.core.ops.pool import Pool
 from archdsl.backends.render import palette as P
-from archdsl.backends.render.notation import TIMES, count_text, describe, family, params_text, shape_text
-from archdsl.backends.render.structure import Fold, Tree, fold, foldable, scope_tree
+from archdsl.backends.render.notation import GLYPHS, describe, family, params_text, shape_text
+from archdsl.backends.render.structure import Fold, drawn, fold, foldable, root
+from archdsl.core.ir import Node, Scope, ScopeKind
+from archdsl.core.network import Network
+from archdsl.core.ops import activation, conv, dense, norm, pool, structure
+from archdsl.text import TIMES, count_text
 
 FONT_PX = 11
 CHAR_W = 6.4  # average glyph width of an 11 px sans-serif, for sizing labels
 GAP = 22  # between consecutive items
 BRANCH_GAP = 16
 FAN = 26  # room for the lines that fan out to branches and back in
-DRAWN = ("io", "conv", "pool", "fc")
 ROW_GAP = 28  # between wrapped rows; the arrow back to the left runs through it
 WRAP_ASPECT = 3.0  # wrap a figure more than this many times as wide as tall...
-SLIDE_ASPECT = 16 / 9  # ...into the number of rows that comes nearest a slide  # families that get a box or bar of their own
+SLIDE_ASPECT = 16 / 9  # ...into the number of rows that comes nearest a slide
+
+# Which kinds get a box (a map) or a bar (a vector) of their own. Activations,
+# normalisation and dropout keep the shape and are left out; merges are drawn
+# as a glyph where their branches meet. tests/test_registry.py checks that
+# every layer kind is decided here.
+DRAWN: dict[type, bool] = {
+    structure.Input: True, conv.Conv: True, pool.Pool: True, pool.GlobalPool: True,
+    pool.AdaptivePool: True, dense.Linear: True, dense.Flatten: True,
+    norm.BatchNorm: False, norm.LocalResponseNorm: False, norm.Dropout: False,
+    activation.Activation: False, activation.Softmax: False, structure.Identity: False,
+    structure.Merge: False,
+}
+
+
+def drawing(op) -> bool:
+    """Whether a layer gets a figure of its own (looked up along the op's class hierarchy)."""
+    return op is not None and next(DRAWN[c] for c in type(op).__mro__ if c in DRAWN)
 
 
 def _log(v: int) -> float:
@@ -312,12 +328,13 @@ class _Builder:
         self.net = net
         self.collapse = collapse
         self.layout = layout
-        self.stats = {s.node: s for s in net.analysis.stats}
         self.families: set[str] = set()
 
-    def seq(self, tree: Tree) -> Seq:
+    def seq(self, scope: Scope) -> Seq:
+        return self.items([c for c in scope.children if drawn(c)])
+
+    def items(self, children: list) -> Seq:
         items: list[Item] = []
-        children = list(tree.children)
         i = 0
         while i < len(children):
             child = children[i]
@@ -327,7 +344,7 @@ class _Builder:
                     items.append(item)
             elif self.collapse and foldable(child):
                 items.append(self.fold(fold(child)))
-            elif child.scope.kind in ("concat", "add", "residual"):
+            elif child.kind in (ScopeKind.MERGE, ScopeKind.RESIDUAL):
                 merge = children[i + 1] if i + 1 < len(children) and isinstance(children[i + 1], Node) else None
                 items.append(self.par(child, merge))
                 i += 1 if merge is not None else 0
@@ -337,17 +354,15 @@ class _Builder:
         return Seq(items=items)
 
     def node(self, node: Node) -> Item | None:
+        if node.shape is None or not drawing(node.op):
+            return None
         fam = family(node)
-        if fam not in DRAWN and not (node.keyword == "flatten" and node.shape is not None):
-            return None
-        if node.shape is None:
-            return None
         self.families.add(fam)
         lines = _two_lines(describe(node))
-        params = self.stats[node].params
+        params = self.net.figures(node).params
         bottom = [shape_text(node.shape, self.layout)] + ([params_text(params)] if params else [])
         window = None
-        if isinstance(node.op, (Conv, Pool)):
+        if isinstance(node.op, (conv.Conv, pool.Pool)):
             window = node.op.window.kernel[-1]
         if len(node.shape) == 1:
             return Bar(shape=node.shape, top=lines, bottom=bottom, fam=fam)
@@ -363,15 +378,14 @@ class _Builder:
         cls = Bar if len(shape) == 1 else Box
         return cls(shape=shape, top=top, bottom=bottom, fam="block", copies=f.count)
 
-    def par(self, tree: Tree, merge: Node | None) -> Item:
-        if tree.scope.kind == "residual":
-            shortcut = tree.trees("shortcut")
-            body = Tree(tree.scope, [c for c in tree.children if c not in shortcut])
-            branches = [self.seq(body), self.seq(shortcut[0]) if shortcut else Seq(items=[])]
-            glyph = "+"
+    def par(self, scope: Scope, merge: Node | None) -> Item:
+        if scope.kind == ScopeKind.RESIDUAL:
+            shortcut = scope.scopes(ScopeKind.SHORTCUT)
+            body = [c for c in scope.children if c not in shortcut and drawn(c)]
+            branches = [self.items(body), self.seq(shortcut[0]) if shortcut else Seq(items=[])]
         else:
-            branches = [self.seq(b) for b in tree.children if isinstance(b, Tree)] or [Seq(items=[])]
-            glyph = "+" if tree.scope.kind == "add" else "C"
+            branches = [self.seq(b) for b in scope.scopes(ScopeKind.BRANCH)] or [Seq(items=[])]
+        glyph = GLYPHS[type(merge.op)] if merge is not None and merge.op is not None else "+"
         label = shape_text(merge.shape, self.layout) if merge is not None else ""
         if merge is not None:
             self.families.add("merge")
@@ -399,13 +413,27 @@ def _split_title(title: str, width: int = 16) -> list[str]:
     return lines
 
 
-def render_volume(net: Network, *, collapse: bool = False, layout: str = "chw") -> str:
+@dataclass(frozen=True, slots=True)
+class VolumeDrawing:
+    """The SVG document and its size in pixels."""
+
+    svg: str
+    width: float
+    height: float
+
+
+def notebook_svg(net: Network) -> str:
+    """`Network._repr_svg_()`: the volume figure for Jupyter."""
+    return render_volume(net).svg
+
+
+def render_volume(net: Network, *, collapse: bool = False, layout: str = "chw") -> VolumeDrawing:
     """The volume-style figure of `net` as a standalone SVG document.
 
     A figure much wider than tall (a collapsed ResNet is a long chain) is
     wrapped into rows so that it fits a 16:9 slide."""
     builder = _Builder(net, collapse, layout)
-    rows = _wrap(builder.seq(scope_tree(net.graph)).items)
+    rows = _wrap(builder.seq(root(net.graph)).items)
     margin, header = 24, 62
     width = max(max(r.width for r in rows) + 2 * margin, 420)
     height = header + sum(r.up + r.down for r in rows) + ROW_GAP * (len(rows) - 1) + margin
@@ -417,7 +445,7 @@ def render_volume(net: Network, *, collapse: bool = False, layout: str = "chw") 
             _return_arrow(rows[i - 1], row, margin, out)
         y += row.up + row.down + ROW_GAP
     head = _header(net, builder.families, layout, margin)
-    return "\n".join([
+    svg = "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}" '
         f'viewBox="0 0 {_n(width)} {_n(height)}" font-family="{P.FONT}">',
         f"<title>{html.escape(net.name)}</title>",
@@ -426,6 +454,7 @@ def render_volume(net: Network, *, collapse: bool = False, layout: str = "chw") 
         '<rect width="100%" height="100%" fill="white"/>',
         *head, *out, "</svg>",
     ]) + "\n"
+    return VolumeDrawing(svg, width, height)
 
 
 def _wrap(items: list[Item]) -> list[Seq]:

@@ -23,6 +23,6 @@ def render_csv(nets: list[Network], layout="chw", depth=None, batch=1) -> str:
     for net in nets:
         for row in table_rows(net, depth):
             writer.writerow([net.name, row.index, row.name, row.op, row.hyper,
-                             shape_text(row.shape, layout) if row.shape else "", row.params, row.buffers,
+                             shape_text(row.output_shape, layout) if row.output_shape else "", row.params, row.buffers,
                              row.macs, dims_text(row.receptive_field) if row.receptive_field else ""])
     return buffer.getvalue()

@@ -2,56 +2,66 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from archdsl.core.analysis import BYTES_FP32
-from archdsl.core.ir import Scope
+from archdsl.core.analysis import BYTES_FP32, Layer
+from archdsl.core.ir import Scope, ScopeKind
 from archdsl.core.network import Network
 from archdsl.core.shapes import Shape
 from archdsl.text import axes_header, axes_text, count_with_rounding, human_bytes, shape_text
 
 
 @dataclass(slots=True)
-class Row:
-    index: str
+class FoldedRow:
+    """A block instance (or labelled repeat) folded into one row: the fields
+    of a `Layer` row, with its subtotals and its last layer's output."""
+
+    index: str  # `17-26`
     name: str
-    op: str
-    hyper: str
-    shape: Shape | None
+    op: str  # block | repeat
+    hyper: str  # the call as written, or `3 x Bottleneck(512)`
+    output_shape: Shape | None
     params: int
     buffers: int
     macs: int
     receptive_field: tuple[int, ...] | None
-    folded: bool = False
+    folded: ClassVar[bool] = True
+
+
+Row = Layer | FoldedRow
 
 
 def table_rows(net: Network, depth: int | None = None) -> list[Row]:
-    """Rows in order. With `depth`, every block instance (and labelled repeat)
-    nested deeper than `depth` folds into one row carrying its subtotals.
+    """Rows in order: the layers themselves, or with `depth`, every block
+    instance (and labelled repeat) nested deeper than `depth` folded into one
+    row carrying its subtotals.
 
     Only what names a level in the dotted layer names counts as one: a block
     instance (`bottleneck2.conv1`) or a labelled repeat (`stage2: repeat 3`).
     An unlabelled `repeat` is transparent, so `Bottleneck(512, s=2);
     repeat 3 { Bottleneck(512) }` gives four rows alike at `--depth 0` and four
     expanded blocks at `--depth 1`."""
+    if depth is None:
+        return list(net.layers)
     rows: list[Row] = []
-    folded_at: dict[Scope, Row] = {}
+    folded_at: dict[Scope, FoldedRow] = {}
     first_index: dict[Scope, int] = {}
     for layer in net.layers:
-        scope = _fold_scope(layer.node.scope, depth) if depth is not None else None
+        scope = _fold_scope(layer.node.scope, depth)
         if scope is None:
-            rows.append(Row(str(layer.index), layer.name, layer.op, layer.hyper, layer.output_shape,
-                            layer.params, layer.buffers, layer.macs, layer.receptive_field))
+            rows.append(layer)
             continue
         row = folded_at.get(scope)
         if row is None:
             sub = net.subtotal(scope)
-            label = scope.label if scope.kind == "block" else _repeat_text(net, scope)
-            row = Row(str(layer.index), scope.path or scope.label, "block" if scope.kind == "block" else "repeat",
-                      label, None, sub.params, sub.buffers, sub.macs, None, folded=True)
+            block = scope.kind == ScopeKind.BLOCK
+            row = FoldedRow(str(layer.index), scope.path or scope.label, "block" if block else "repeat",
+                            scope.label if block else _repeat_text(scope), None, sub.params, sub.buffers,
+                            sub.macs, None)
             folded_at[scope] = row
             first_index[scope] = layer.index
             rows.append(row)
-        row.shape = layer.output_shape
+        row.output_shape = layer.output_shape
         row.receptive_field = layer.receptive_field
         row.index = index_range(first_index[scope], layer.index)
     return rows
@@ -62,19 +72,11 @@ def index_range(first: int, last: int) -> str:
     return str(first) if first == last else f"{first}-{last}"
 
 
-def _repeat_text(net: Network, scope: Scope) -> str:
+def _repeat_text(scope: Scope) -> str:
     """`2 x Bottleneck(256)` when a folded repeat holds one kind of block call,
     else `repeat 2`: the slide reader wants to know what is repeated."""
-    labels = set()
-    for layer in net.layers:
-        chain = layer.node.scope.ancestors()
-        at = next((i for i, s in enumerate(chain) if s is scope), None)
-        if at is None:
-            continue
-        child = chain[at + 1] if at + 1 < len(chain) else None
-        labels.add(child.label if child is not None and child.kind == "block" else None)
-        if len(labels) > 1:
-            break
+    labels = {c.label if isinstance(c, Scope) and c.kind == ScopeKind.BLOCK else None
+              for c in scope.children}
     only = next(iter(labels)) if len(labels) == 1 else None
     return f"{scope.count} x {only}" if only else f"repeat {scope.count}"
 
@@ -121,7 +123,8 @@ NUMERIC = {"#", "Params", "MACs", "RF"}
 
 
 def row_cells(row: Row, layout: str) -> list[str]:
-    return [row.index, row.name, row.op, row.hyper, shape_text(row.shape, layout) if row.shape else "",
+    return [str(row.index), row.name, row.op, row.hyper,
+            shape_text(row.output_shape, layout) if row.output_shape else "",
             f"{row.params:,}" if row.params else "", f"{row.macs:,}" if row.macs else "",
             rf_text(row.receptive_field)]
 

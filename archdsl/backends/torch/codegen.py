@@ -68,6 +68,11 @@ class _Generator:
         for node in graph.nodes:
             if node.op is None or node.shape is None:  # analysis reports these; guard for direct callers
                 raise ArchError(Diagnostic("error", f"layer {node.name} has errors; cannot compile", node.span))
+            if type(node.op) not in E.EMITTERS and node is not graph.input:
+                raise ArchError(Diagnostic(
+                    "error", f"{node.keyword} is not supported by the torch backend yet", node.span,
+                    hint="`archdsl check` and `archdsl render` work on this spec; `build` and `export` need "
+                         "every layer kind compiled"))
         self.dropped = trailing_softmax(graph) if self.softmax == "logits" else None
         self._body()
         return "\n".join(self._header() + self._class() + [""])
@@ -143,7 +148,7 @@ class _Generator:
             var[node] = name
             if users[node] or node is result:
                 live[name] = node
-            expr = em.call.format(m=ref, x=ins[0], xs=", ".join(ins), sum=" + ".join(ins))
+            expr = em.call.format(m=ref, x=ins[0], xs=em.join.join(ins))
             self.fwd.append(f"{name} = {expr}  # {_shape_text(node.shape)}")
         self.fwd.append(f"return {var[result]}" + (
             "  # logits: predict_proba() applies the trailing softmax" if self.dropped is not None else ""))

@@ -3,7 +3,11 @@ expression `forward` evaluates. One emitter per op type, in a table keyed by
 type, so adding a layer kind is one function here.
 
 Placeholders in `call`: `{m}` is the submodule (`self.conv1`), `{x}` the input
-variable, `{xs}` the comma-separated inputs of a merge.
+variable, `{xs}` the inputs of a merge joined by `Emit.join` (", " unless
+the merge says otherwise: " + " for a sum).
+
+A kind without an emitter is a positioned error naming the layer, never a
+KeyError; tests/test_registry.py checks that every kind has one.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ class Emit:
     module: str | None  # constructor expression, None when forward needs no submodule
     call: str
     uses_functional: bool = False  # needs `import torch.nn.functional as F`
+    join: str = ", "  # between the inputs in `{xs}`
 
 
 def _axes(values: tuple[int, ...]) -> str:
@@ -209,7 +214,7 @@ def emit_concat(op, rank: int) -> Emit:
 
 
 def emit_add(op, rank: int) -> Emit:
-    return Emit(None, "{sum}")
+    return Emit(None, "{xs}", join=" + ")
 
 
 _ACTIVATIONS = {
@@ -244,9 +249,15 @@ EMITTERS = {
 }
 
 
+class Unsupported(Exception):
+    """A layer kind this backend cannot compile yet; the caller adds the position."""
+
+
 def emit(op, rank: int, inplace: bool = False) -> Emit:
-    """The Emit of one resolved op; KeyError for a kind this backend lacks."""
-    fn = EMITTERS[type(op)]
+    """The Emit of one resolved op; Unsupported for a kind this backend lacks."""
+    fn = EMITTERS.get(type(op))
+    if fn is None:
+        raise Unsupported(op.kind)
     if fn is emit_activation:
         return fn(op, rank, inplace)
     return fn(op, rank)

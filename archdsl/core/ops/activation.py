@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archdsl.core.ops.base import Attr, Op, register
+from archdsl.core.ops.base import Attr, Op, Pointwise, register
 
 
 @dataclass(frozen=True, slots=True)
-class Activation(Op):
+class Activation(Pointwise, Op):
     """An element-wise non-linearity; `param` is its one hyper-parameter, if any."""
 
     family = "act"
@@ -25,7 +25,7 @@ class Activation(Op):
 def _simple(keyword: str, doc: str, *aliases: str):
     cls = dataclass(frozen=True, slots=True)(
         type(keyword.capitalize(), (Activation,), {"keywords": (keyword, *aliases), "doc": doc,
-                                                  "__module__": __name__}))
+                                                  "example": keyword, "__module__": __name__}))
     return register(cls)
 
 
@@ -43,6 +43,7 @@ Hardswish = _simple("hardswish", "x * relu6(x + 3) / 6 (MobileNetV3)")
 class LeakyReLU(Activation):
     keywords = ("leakyrelu",)
     doc = "max(0, x) + slope * min(0, x)"
+    example = "leakyrelu 0.2"
     attrs = (Attr("slope", "float", 0.01, positional=True, aliases=("negative_slope", "alpha"),
                   doc="slope for x < 0"),)
 
@@ -52,15 +53,17 @@ class LeakyReLU(Activation):
 class ELU(Activation):
     keywords = ("elu",)
     doc = "x for x > 0, alpha * (e^x - 1) otherwise"
+    example = "elu 1.0"
     attrs = (Attr("alpha", "float", 1.0, positional=True, doc="saturation value for x < 0"),)
 
 
 @register
 @dataclass(frozen=True, slots=True)
-class Softmax(Op):
+class Softmax(Pointwise, Op):
     """Softmax over the channel (class) axis."""
 
     keywords = ("softmax",)
+    example = "softmax"
     family = "act"
     keeps_shape = True
     doc = "Softmax over channels (dim 1 with the batch)."

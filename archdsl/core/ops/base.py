@@ -1,8 +1,11 @@
 """What every layer kind shares: its attribute schema, the value coercions,
 and the Op base class whose methods give shape, parameters and cost.
 
-A layer kind is one `Op` subclass registered under its keyword(s); adding a
-layer is one new class in one file.
+A layer kind's language side and analysis live on its `Op` subclass,
+registered under its keyword(s). Each backend keeps a table keyed by the op
+class (the torch emitters, the diagram notation, the volume drawing), and
+tests/test_registry.py fails for any kind that lacks an entry, a docs row or
+an example. docs/architecture.md lists the files a new kind touches.
 """
 from __future__ import annotations
 
@@ -13,6 +16,11 @@ from archdsl.core.shapes import Shape, describe_rank, spatial_rank
 from archdsl.text import dims_text, shape_text
 
 REQUIRED = object()
+
+# What `Op.receptive` returns besides a window (kernel_eff, stride, pad_before):
+UNKNOWN = "unknown"  # the default: the analysis reports no receptive field downstream
+POINTWISE = "pointwise"  # each output pixel reads the same pixel of its input(s)
+GLOBAL = "global"  # each output reads every input pixel
 
 
 class Word(str):
@@ -232,6 +240,7 @@ class Op:
     attrs: ClassVar[tuple[Attr, ...]] = ()
     family: ClassVar[str] = "other"  # conv | pool | fc | norm | act | reshape | merge | io
     doc: ClassVar[str] = ""
+    example: ClassVar[str] = ""  # a statement using it, for hints (`conv 64 k=3 p=1`)
     # Error recovery: a layer whose output always has its input's shape, and the
     # attributes that never bear on the output shape. When a layer fails on
     # these alone, lowering still knows its output and looks for further errors.
@@ -263,9 +272,10 @@ class Op:
         return 0
 
     def receptive(self, in_shapes):
-        """(kernel_eff, stride, pad_before) per axis for the receptive field;
-        None for pointwise layers; "global" when every input pixel is seen."""
-        return None
+        """(kernel_eff, stride, pad_before) per axis for the receptive field, or
+        POINTWISE, GLOBAL or UNKNOWN. A kind that says nothing is UNKNOWN, so a
+        forgotten rule shows as a missing figure, never as a wrong one."""
+        return UNKNOWN
 
     def hyper(self) -> str:
         """Kernel/stride/padding or other hyper-parameters in table notation."""
@@ -290,3 +300,23 @@ def register(cls: type[Op]) -> type[Op]:
     for kw in cls.keywords:
         REGISTRY[kw] = cls
     return cls
+
+
+class Pointwise:
+    """Mixin for kinds whose output pixel reads only the same input pixel."""
+
+    __slots__ = ()
+
+    def receptive(self, in_shapes):
+        return POINTWISE
+
+
+def long_names() -> dict[str, str]:
+    """Every attribute alias -> its short name (`kernel` -> `k`), over all kinds:
+    a block call written as if to a layer (`B(stride=2)`) is matched through it."""
+    names: dict[str, str] = {}
+    for cls in REGISTRY.values():
+        for attr in cls.attrs:
+            for alias in attr.aliases:
+                names.setdefault(alias, attr.name)
+    return names

@@ -15,6 +15,7 @@ class Conv(Op):
     """N-d convolution. `window.padding` is per axis and per side (before, after)."""
 
     keywords = ("conv",)
+    example = "conv 64 k=3 p=1"
     family = "conv"
     shape_neutral = frozenset({"g", "bias"})
     doc = "Convolution over a CxL, CxHxW or CxDxHxW input (1-D/2-D/3-D by the input's rank)."

@@ -6,7 +6,7 @@ from math import prod
 
 from archdsl.core.shapes import spatial_rank
 from archdsl.text import shape_text
-from archdsl.core.ops.base import Attr, Op, ShapeError, register
+from archdsl.core.ops.base import GLOBAL, POINTWISE, Attr, Op, ShapeError, register
 
 
 @register
@@ -15,6 +15,7 @@ class Linear(Op):
     """Fully connected layer on a flat vector."""
 
     keywords = ("fc", "linear", "dense")
+    example = "fc 10"
     family = "fc"
     shape_neutral = frozenset({"bias"})
     doc = "Fully connected layer: F -> out. Needs a flat input (use flatten first)."
@@ -45,7 +46,7 @@ class Linear(Op):
         return self.in_features * self.out_features
 
     def receptive(self, in_shapes):
-        return "global"
+        return GLOBAL
 
     def hyper(self):
         return f"{self.in_features} -> {self.out_features}" + ("" if self.bias else ", no bias")
@@ -57,6 +58,7 @@ class Flatten(Op):
     """CxHxW -> C*H*W, in PyTorch's (channel-major) order."""
 
     keywords = ("flatten",)
+    example = "flatten"
     family = "reshape"
     doc = "Flatten a feature map into a vector of C*H*W features (channel-major, as PyTorch)."
 
@@ -64,4 +66,4 @@ class Flatten(Op):
         return (prod(in_shapes[0]),)
 
     def receptive(self, in_shapes):
-        return "global" if spatial_rank(in_shapes[0]) else None
+        return GLOBAL if spatial_rank(in_shapes[0]) else POINTWISE

@@ -3,20 +3,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archdsl.core.ops.base import Attr, Op, ShapeError, constant_text, register
+from archdsl.core.ops.base import Attr, Op, Pointwise, ShapeError, constant_text, register
 from archdsl.core.shapes import spatial_rank
 from archdsl.text import shape_text
 
 
 @register
 @dataclass(frozen=True, slots=True)
-class BatchNorm(Op):
+class BatchNorm(Pointwise, Op):
     """Batch normalisation over channels (1d/2d/3d by input rank).
 
     Trainable: weight and bias (2C when affine). Buffers: running mean and
     variance (2C); PyTorch's `num_batches_tracked` counter is not counted."""
 
     keywords = ("bn", "batchnorm")
+    example = "bn"
     family = "norm"
     keeps_shape = True
     doc = "Batch normalisation over channels; 1d/2d/3d follows the input's rank."
@@ -50,10 +51,11 @@ class BatchNorm(Op):
 
 @register
 @dataclass(frozen=True, slots=True)
-class LocalResponseNorm(Op):
+class LocalResponseNorm(Pointwise, Op):
     """Local response normalisation across channels (AlexNet)."""
 
     keywords = ("lrn",)
+    example = "lrn size=5 alpha=1e-4 beta=0.75 k=2"
     family = "norm"
     keeps_shape = True
     doc = "Local response normalisation across neighbouring channels (AlexNet, GoogLeNet v1)."
@@ -78,10 +80,11 @@ class LocalResponseNorm(Op):
 
 @register
 @dataclass(frozen=True, slots=True)
-class Dropout(Op):
+class Dropout(Pointwise, Op):
     """Zeroes activations with probability p while training; identity in eval."""
 
     keywords = ("dropout",)
+    example = "dropout 0.5"
     family = "norm"
     keeps_shape = True
     doc = "Dropout with drop probability p (identity at inference)."

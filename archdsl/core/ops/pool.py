@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archdsl.text import AXIS_NAMES, axes_text, dims_text
-from archdsl.core.ops.base import Attr, Op, ShapeError, broadcast, register, require_spatial
+from archdsl.core.ops.base import GLOBAL, Attr, Op, ShapeError, broadcast, register, require_spatial
 from archdsl.core.ops.windowed import Window, output_spatial, receptive_window, resolve_window, window_lints, window_text
 
 _WINDOW_ATTRS = (
@@ -106,6 +106,7 @@ def _rounding(v) -> str:
 @dataclass(frozen=True, slots=True)
 class MaxPool(Pool):
     keywords = ("maxpool",)
+    example = "maxpool k=2 s=2"
     mode_name = "max"
     doc = "Max pooling over a window."
     attrs = _WINDOW_ATTRS + (Attr("d", "axes", 1, aliases=("dilation",), doc="dilation"),)
@@ -115,6 +116,7 @@ class MaxPool(Pool):
 @dataclass(frozen=True, slots=True)
 class AvgPool(Pool):
     keywords = ("avgpool",)
+    example = "avgpool k=2 s=2"
     mode_name = "avg"
     doc = "Average pooling over a window."
     attrs = _WINDOW_ATTRS + (
@@ -127,6 +129,7 @@ class AvgPool(Pool):
 @dataclass(frozen=True, slots=True)
 class MinPool(Pool):
     keywords = ("minpool",)
+    example = "minpool k=2 s=2"
     mode_name = "min"
     doc = "Min pooling over a window (computed as -maxpool(-x))."
     attrs = _WINDOW_ATTRS
@@ -151,7 +154,7 @@ class GlobalPool(Op):
         return (self.channels,) + (1,) * self.rank
 
     def receptive(self, in_shapes):
-        return "global"
+        return GLOBAL
 
     def hyper(self):
         return "global"
@@ -161,6 +164,7 @@ class GlobalPool(Op):
 @dataclass(frozen=True, slots=True)
 class GlobalAvgPool(GlobalPool):
     keywords = ("gap", "globalavgpool")
+    example = "gap"
     mode_name = "avg"
     doc = "Global average pooling: CxHxW -> Cx1x1."
 
@@ -169,6 +173,7 @@ class GlobalAvgPool(GlobalPool):
 @dataclass(frozen=True, slots=True)
 class GlobalMaxPool(GlobalPool):
     keywords = ("gmp", "globalmaxpool")
+    example = "gmp"
     mode_name = "max"
     doc = "Global max pooling: CxHxW -> Cx1x1."
 
@@ -217,6 +222,7 @@ def _widest_adaptive_window(n: int, o: int) -> int:
 @dataclass(frozen=True, slots=True)
 class AdaptiveAvgPool(AdaptivePool):
     keywords = ("adaptiveavgpool", "adaptivepool")
+    example = "adaptiveavgpool 6x6"
     mode_name = "avg"
     doc = "Adaptive average pooling to a given output size."
 
@@ -225,5 +231,6 @@ class AdaptiveAvgPool(AdaptivePool):
 @dataclass(frozen=True, slots=True)
 class AdaptiveMaxPool(AdaptivePool):
     keywords = ("adaptivemaxpool",)
+    example = "adaptivemaxpool 1"
     mode_name = "max"
     doc = "Adaptive max pooling to a given output size."

@@ -1,20 +1,25 @@
-"""The input, identity, and the merge nodes that concat/add/residual create."""
+"""The input, identity, and the merges: the nodes with several inputs that
+concat/add (and residual) create. `MERGES` is the one table of merge kinds:
+the grammar's generic `NAME { branch ... }` rule, lowering, codegen and the
+diagrams all look a merge up there."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from archdsl.core.shapes import Shape, spatial_rank
+from archdsl.core.shapes import Shape, describe_rank, spatial_rank
 from archdsl.text import shape_text
-from archdsl.core.ops.base import Attr, Op, ShapeError, register
+from archdsl.core.ops.base import Attr, Op, Pointwise, ShapeError, register
 
 
 @register
 @dataclass(frozen=True, slots=True)
-class Input(Op):
+class Input(Pointwise, Op):
     """The network's input, CHW without the batch: `3x224x224`, `300x50` (CxL), `784` (flat)."""
 
     keywords = ("input",)
     family = "io"
+    example = "input 3x224x224"
     doc = "The network input, channels first, without the batch dimension."
     attrs = (Attr("shape", "dims", positional=True, doc="CxHxW (2-D), CxL (1-D), CxDxHxW (3-D) or F (flat)"),)
     shape: tuple[int, ...]
@@ -25,19 +30,31 @@ class Input(Op):
 
 @register
 @dataclass(frozen=True, slots=True)
-class Identity(Op):
+class Identity(Pointwise, Op):
     keywords = ("identity",)
+    example = "identity"
     family = "reshape"
     keeps_shape = True
     doc = "Passes its input through unchanged."
 
 
+class Merge(Pointwise, Op):
+    """A node with several inputs, from `concat { branch ... }`, `add { ... }` or a residual."""
+
+    __slots__ = ()
+    family = "merge"
+    min_branches: ClassVar[int] = 2
+    verb: ClassVar[str] = ""  # what it does, for messages: "joins along channels"
+
+
 @dataclass(frozen=True, slots=True)
-class Concat(Op):
+class Concat(Merge):
     """Concatenation along channels; every other axis must agree."""
 
     keywords = ("concat",)
-    family = "merge"
+    doc = "Concatenate the branches along channels; every other axis must agree."
+    example = "concat { branch { conv 64 k=1 } branch { conv 64 k=3 p=1 } }"
+    verb = "joins along channels"
 
     def infer(self, in_shapes: list[Shape]) -> Shape:
         first = in_shapes[0]
@@ -52,31 +69,45 @@ class Concat(Op):
 
 
 @dataclass(frozen=True, slots=True)
-class Add(Op):
+class Add(Merge):
     """Element-wise sum; all inputs must have the same shape."""
 
     keywords = ("add",)
-    family = "merge"
+    doc = "Sum the branches element-wise; every branch must have the same shape."
+    example = "add { branch { conv 64 k=3 p=1 } branch { conv 64 k=1 } }"
+    verb = "sums element-wise"
     residual: bool = False
 
     def infer(self, in_shapes: list[Shape]) -> Shape:
         first = in_shapes[0]
         for shape in in_shapes[1:]:
             if shape != first:
-                return self._mismatch(in_shapes)
+                raise mismatch("add", in_shapes)
         return first
 
-    def _mismatch(self, in_shapes):
-        a, b = in_shapes[0], next(s for s in in_shapes if s != in_shapes[0])
-        if self.residual:
-            notes = [f"body gives {shape_text(a)}, the skip carries {shape_text(b)}"]
-            stride = ""
-            if len(a) == len(b) and len(a) > 1 and b[1] != a[1] and a[1]:
-                ratio = b[1] // a[1] if a[1] and b[1] % a[1] == 0 else 0
-                stride = f" s={ratio}" if ratio > 1 else ""
-            hint = (f"add a projection shortcut: `shortcut {{ conv {a[0]} k=1{stride} bias=false; bn }}`"
-                    if len(a) == len(b) else "the body changes the rank; a residual body must keep it")
-            raise ShapeError("residual body and skip have different shapes", notes=notes, hint=hint)
-        listed = ", ".join(shape_text(s) for s in in_shapes)
-        raise ShapeError("add needs branches of the same shape", notes=[f"branch outputs: {listed}"],
-                         hint="project the smaller branch with a 1x1 conv to match channels and stride")
+
+def mismatch(kind: str, in_shapes: list[Shape]) -> ShapeError:
+    """Inputs of an element-wise merge that do not agree: say what differs."""
+    a = in_shapes[0]
+    b = next(s for s in in_shapes if s != a)
+    listed = ", ".join(shape_text(s) for s in in_shapes)
+    notes = [f"branch outputs: {listed}"]
+    if len(a) != len(b):
+        notes.append(f"{describe_rank(a)} against {describe_rank(b)}")
+        hint = "an element-wise merge needs inputs of one rank; flatten or pool the other branch first"
+    elif a[0] != b[0] and a[1:] == b[1:]:
+        notes.append(f"the channels differ ({a[0]} and {b[0]}); the spatial sizes agree")
+        hint = f"project one branch with a 1x1 conv to the other's channels, e.g. `conv {max(a[0], b[0])} k=1`"
+    elif a[0] == b[0]:
+        notes.append(f"the spatial sizes differ ({shape_text(a[1:])} and {shape_text(b[1:])}); "
+                     f"the channels agree ({a[0]})")
+        hint = "give the branches the same stride and padding (p=same keeps the size)"
+    else:
+        notes.append(f"both the channels ({a[0]} and {b[0]}) and the spatial sizes "
+                     f"({shape_text(a[1:])} and {shape_text(b[1:])}) differ")
+        hint = "project one branch with a 1x1 conv of the right channels and stride"
+    return ShapeError(f"{kind} needs branches of the same shape", notes=notes, hint=hint)
+
+
+# Every merge kind, by keyword: `concat { branch { ... } branch { ... } }`.
+MERGES: dict[str, type[Merge]] = {cls.keywords[0]: cls for cls in (Concat, Add)}
