@@ -254,11 +254,15 @@ def find_problems(config: TrainConfig) -> list[Problem]:
                                 hint="add momentum=0.9"))
     warmup = sched.get("warmup", 0)
     if warmup and warmup >= config.epochs:
-        problems.append(Problem(f"the warm-up ({number_text(warmup)} epochs) is not shorter than the "
-                                f"training ({config.epochs} epochs)", "schedule.warmup",
+        problems.append(Problem(f"the warm-up ({_epochs(warmup)}) is not shorter than the "
+                                f"training ({_epochs(config.epochs)})", "schedule.warmup",
                                 hint=f"use warmup={max(config.epochs // 10, 1) if config.epochs > 1 else 0} "
                                      "or train longer"))
     return problems
+
+
+def _epochs(n) -> str:
+    return f"{number_text(n)} epoch{'' if n == 1 else 's'}"
 
 
 # -- CLI overrides ------------------------------------------------------------------
