@@ -5,9 +5,9 @@
     >>> net.totals.params
     54170
 """
-from archdsl.errors import ArchError, Diagnostic, UsageError
 from archdsl.api import load, load_all, loads, loads_all
 from archdsl.core.network import Layer, Network
+from archdsl.errors import ArchError, Diagnostic, UsageError
 
 __version__ = "0.1.0"
 __all__ = ["ArchError", "Diagnostic", "UsageError", "Layer", "Network", "load", "load_all",

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from archdsl.source import SourceFile, Span
 
+QUOTE_WIDTH = 100  # columns of a long line quoted around the caret
+
 
 @dataclass(slots=True)
 class Diagnostic:
@@ -130,5 +132,3 @@ def _quote(source: SourceFile, span: Span) -> list[str]:
     pad = " " * len(number)
     return [f" {number} | {text}", f" {pad} | {' ' * start}{'^' * width}"]
 
-
-QUOTE_WIDTH = 100

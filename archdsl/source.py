@@ -14,7 +14,7 @@ class Span:
     col: int
     end_line: int
     end_col: int
-    source: "SourceFile | None" = field(default=None, compare=False, repr=False)
+    source: SourceFile | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"

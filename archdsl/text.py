@@ -4,12 +4,21 @@ them. Everything that turns a figure into text for a person comes from here,
 so a `3x224x224` or a `25.6M` reads the same in every output."""
 from __future__ import annotations
 
+from enum import StrEnum
+
 TIMES = "\u00d7"  # the multiplication sign: on slides, where an x looks like a letter
 
 # The spatial axes by rank, in CxHxW order after the channels.
 AXIS_LETTERS = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 AXIS_NAMES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
-LAYOUTS = ("chw", "hwc")  # PyTorch's CxHxW, or the lecture tables' HxWxC
+class Layout(StrEnum):
+    """How shapes are written: PyTorch's CxHxW, or the lecture tables' HxWxC."""
+
+    CHW = "chw"
+    HWC = "hwc"
+
+
+LAYOUTS = tuple(Layout)
 
 _BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
 _COUNT_SUFFIXES = ("", "K", "M", "G", "T", "P", "E")

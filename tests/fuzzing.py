@@ -11,7 +11,8 @@ import re
 
 LAYERS = ["conv {c} k={k}", "conv {c} k={k} s={s} p={p}", "conv {c} k={k} p=same s={s}",
           "conv {c} k={k} d={d} p={p}", "conv {c} k=1 g={g}", "maxpool k={k} s={s}",
-          "maxpool k={k} s={s} ceil=true", "maxpool k={k} s={s} round=caffe", "avgpool k={k} s={s} p={p}", "minpool k={k}",
+          "maxpool k={k} s={s} ceil=true", "maxpool k={k} s={s} round=caffe", "avgpool k={k} s={s} p={p}",
+          "minpool k={k}",
           "gap", "gmp", "adaptiveavgpool {a}", "bn", "bn eps=1e-3", "lrn size={k}", "dropout 0.{k}",
           "relu", "leakyrelu 0.1", "elu", "relu6", "sigmoid", "tanh", "gelu", "silu", "hardswish",
           "softmax", "identity", "flatten", "fc {c}"]
@@ -42,7 +43,8 @@ def _body(rng: random.Random, depth: int, blocks: list[str]) -> list[str]:
             body = "; ".join(_body(rng, depth + 1, blocks))
             shortcut = ""
             if rng.random() < 0.5:
-                shortcut = f" shortcut {rng.choice(['', 'always '])}{{ conv {_value(rng)} k=1 s={rng.choice([1, 2])}; bn }}"
+                always = rng.choice(["", "always "])
+                shortcut = f" shortcut {always}{{ conv {_value(rng)} k=1 s={rng.choice([1, 2])}; bn }}"
             lines.append(f"residual {{ {body} }}{shortcut}")
         elif depth < 3 and roll < 0.26:
             lines.append(f"repeat {rng.choice([0, 1, 2, 3])} {{ " + "; ".join(_body(rng, depth + 1, blocks)) + " }")

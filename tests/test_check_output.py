@@ -9,10 +9,11 @@ import re
 import pytest
 
 import archdsl
-from archdsl.cli import main
 from archdsl.backends.report import FORMATS, render_report
 from archdsl.backends.report.rows import table_rows
+from archdsl.cli import main
 from archdsl.text import count_text, count_with_rounding, human_bytes
+
 from .conftest import GALLERY, ROOT, SPECS
 
 EXT = {"table": "table", "text": "txt", "markdown": "md", "latex": "tex", "csv": "csv",
@@ -350,3 +351,12 @@ def test_resnet50_depth_treats_every_bottleneck_alike():
     assert [r.name for r in folded] == [f"bottleneck{i}" for i in range(1, 17)]
     assert {r.op for r in folded} == {"block"}
     assert not any(r.folded for r in table_rows(net, 1))  # bottleneck1 and bottleneck2 alike
+
+
+def test_keras_style_total_counts_bn_moving_statistics():
+    """The lecture's Keras ResNet: model.summary() says 879,250 (12,108 non-trainable)."""
+    text = archdsl.load(SPECS / "miniresnet.arch").summary("text")
+    assert re.search(r"^Keras-style total \(with BN moving statistics\) +879,250$", text, re.M)
+    assert "Keras's model.summary() counts BatchNorm's moving mean and variance" in text
+    plain = archdsl.load(SPECS / "alexnet.arch").summary("text")
+    assert "Keras" not in plain

@@ -62,7 +62,8 @@ def n_params(module):
 
 
 @st.composite
-def spatial(draw, rank=None, channels=st.integers(1, 6)):
+def spatial(draw, rank=None, channels=None):
+    channels = st.integers(1, 6) if channels is None else channels
     rank = rank or draw(st.integers(1, 3))
     sizes = tuple(draw(st.lists(st.integers(1, MAX_SIDE[rank]), min_size=rank, max_size=rank)))
     return (draw(channels), *sizes)
@@ -116,7 +117,7 @@ def test_conv_matches_torch(case):
     assert n_params(module) == layer.params
     assert layer.buffers == 0
     if w.same:  # TensorFlow's rule: out = ceil(W / S)
-        assert layer.output_shape[1:] == tuple(-(-n // s) for n, s in zip(shape[1:], w.stride))
+        assert layer.output_shape[1:] == tuple(-(-n // s) for n, s in zip(shape[1:], w.stride, strict=True))
 
 
 def _torch_rejects_conv(shape, line):

@@ -15,9 +15,10 @@ torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
 
 import archdsl  # noqa: E402
-from archdsl.cli import main  # noqa: E402
 from archdsl.backends.torch import generate_source, load_source  # noqa: E402
 from archdsl.backends.torch.names import MODULE_ATTRIBUTES, attribute_path  # noqa: E402
+from archdsl.cli import main  # noqa: E402
+
 from .conftest import GALLERY  # noqa: E402
 
 # Inputs that keep the biggest specs' checks quick without changing what is tested.
@@ -56,7 +57,8 @@ def assert_matches_analysis(net, model=None, batch: int = 2) -> None:
         module = modules.get(attribute_path(node.name))
         if module is not None:
             handles.append(module.register_forward_hook(
-                lambda mod, args, out, key=node.name: None if key in hooked else hooked.update({key: tuple(out.shape)})))
+                lambda mod, args, out, key=node.name:
+                    None if key in hooked else hooked.update({key: tuple(out.shape)})))
     forward, seen = instrumented_forward(model.archdsl_source)
     try:
         with torch.no_grad():

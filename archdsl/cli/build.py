@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from archdsl.limits import DEFAULT_LIMITS
 from archdsl.cli.common import add_spec_options, load_one, report_warnings, write_output
+from archdsl.limits import DEFAULT_LIMITS
 
 NAME = "build"
 HELP = "compile a spec to a standalone PyTorch module (.py)"

@@ -4,11 +4,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from archdsl.errors import ArchError, UsageError
 from archdsl.backends.report import FORMATS, render_report, unsupported_option
+from archdsl.cli.common import (
+    add_spec_options,
+    at_least,
+    check_spec_path,
+    load_networks,
+    positive,
+    print_diagnostics,
+    report_warnings,
+    use_color,
+    write_output,
+)
+from archdsl.errors import ArchError, UsageError
 from archdsl.text import LAYOUTS
-from archdsl.cli.common import (add_spec_options, at_least, check_spec_path, load_networks, positive, print_diagnostics,
-                     report_warnings, use_color, write_output)
 
 NAME = "check"
 HELP = "print every layer's shape, parameters and cost"

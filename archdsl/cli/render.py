@@ -7,9 +7,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from archdsl.cli.common import add_spec_options, load_one, report_warnings
 from archdsl.errors import UsageError
 from archdsl.text import LAYOUTS
-from archdsl.cli.common import add_spec_options, load_one, report_warnings
 
 NAME = "render"
 HELP = "draw the network: Graphviz graph (.dot/.svg/.png/.pdf) or 3-D volume figure (.svg)"

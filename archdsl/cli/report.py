@@ -4,9 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from archdsl.cli.common import add_spec_options, load_one, positive, report_warnings, write_output
 from archdsl.errors import UsageError
 from archdsl.text import LAYOUTS
-from archdsl.cli.common import add_spec_options, load_one, positive, report_warnings, write_output
 
 NAME = "report"
 HELP = "write one self-contained HTML page with the table and both diagrams"

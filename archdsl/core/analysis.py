@@ -74,7 +74,6 @@ class Layer:
 @dataclass(slots=True)
 class Totals:
     params: int = 0
-    trainable_params: int = 0
     buffers: int = 0
     macs: int = 0
     activation_elements: int = 0
@@ -85,7 +84,6 @@ class Totals:
 
     def add(self, s: Layer) -> None:
         self.params += s.params
-        self.trainable_params += s.params
         self.buffers += s.buffers
         self.macs += s.macs
         if s.node.op is not None and s.node.keyword != "input":

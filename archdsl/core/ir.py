@@ -38,14 +38,14 @@ class Scope:
     kind: ScopeKind
     label: str  # for people: "Inception(64, 96, 128, 16, 32, 32)", "repeat 3", "concat"
     name: str | None
-    parent: "Scope | None"
+    parent: Scope | None
     span: Span | None
     path: str  # dotted prefix for names inside ('' at the root)
     index: int = 0
     count: int = 1  # repeat count, for "xN" when folded
-    children: list["Node | Scope"] = field(default_factory=list)
+    children: list[Node | Scope] = field(default_factory=list)
 
-    def ancestors(self) -> list["Scope"]:
+    def ancestors(self) -> list[Scope]:
         """From the root down to this scope."""
         chain, s = [], self
         while s is not None:
@@ -53,14 +53,14 @@ class Scope:
             s = s.parent
         return chain[::-1]
 
-    def block(self) -> "Scope | None":
+    def block(self) -> Scope | None:
         """The innermost enclosing block instance."""
         s = self
         while s is not None and s.kind != ScopeKind.BLOCK:
             s = s.parent
         return s
 
-    def nodes(self) -> list["Node"]:
+    def nodes(self) -> list[Node]:
         """Every node inside, in topological order."""
         out: list[Node] = []
         for child in self.children:
@@ -70,7 +70,7 @@ class Scope:
                 out.append(child)
         return out
 
-    def scopes(self, kind: ScopeKind | None = None) -> list["Scope"]:
+    def scopes(self, kind: ScopeKind | None = None) -> list[Scope]:
         """The direct sub-scopes, of one kind or all."""
         return [c for c in self.children if isinstance(c, Scope) and (kind is None or c.kind == kind)]
 
@@ -83,7 +83,7 @@ class Node:
     index: int
     name: str  # unique dotted name: "inception3a.branch2.conv1"
     op: Op | None
-    inputs: tuple["Node", ...]
+    inputs: tuple[Node, ...]
     shape: Shape | None
     scope: Scope
     span: Span

@@ -4,9 +4,9 @@ from __future__ import annotations
 import importlib
 
 from archdsl.core.analysis import BYTES_FP32, Analysis, Layer, Totals
-from archdsl.errors import Diagnostic
 from archdsl.core.ir import Graph, Node, Scope
 from archdsl.core.shapes import Shape
+from archdsl.errors import Diagnostic
 from archdsl.text import shape_text
 
 
@@ -56,7 +56,8 @@ class Network:
     def totals_dict(self, batch: int = 1) -> dict:
         t = self.totals
         return {
-            "params": t.params, "trainable_params": t.trainable_params, "buffers": t.buffers,
+            # trainable_params stays in the contract: every parameter a spec declares is trainable.
+            "params": t.params, "trainable_params": t.params, "buffers": t.buffers,
             "macs": t.macs, "flops": t.flops,
             "activation_bytes": t.activation_elements * BYTES_FP32 * batch,
             "param_bytes": t.params * BYTES_FP32,
@@ -110,15 +111,3 @@ PRESENTERS: dict[str, str] = {}
 def _present(kind: str, net: Network, *args, **options) -> str:
     module, _, function = PRESENTERS[kind].partition(":")
     return getattr(importlib.import_module(module), function)(net, *args, **options)
-
-
-def _layer(s: LayerStats) -> Layer:
-    node = s.node
-    block = node.scope.block()
-    return Layer(
-        index=node.index, name=node.name, op=node.keyword,
-        block=block.path if block is not None else None,
-        hyper=node.op.hyper() if node.op is not None else "",
-        output_shape=node.shape, params=s.params, buffers=s.buffers, macs=s.macs,
-        receptive_field=s.receptive_field, effective_stride=s.effective_stride, node=node,
-    )

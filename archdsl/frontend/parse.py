@@ -9,14 +9,15 @@ from functools import lru_cache
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from archdsl.frontend import syntax as ast
 from archdsl.errors import ArchError, Diagnostic
-from archdsl.frontend.grammar import grammar_text
-from archdsl.source import SourceFile, Span
+from archdsl.frontend import syntax as ast
 from archdsl.frontend.braces import braces, braces_sound
+from archdsl.frontend.grammar import grammar_text
 from archdsl.frontend.syntax_errors import syntax_diagnostic
+from archdsl.source import SourceFile, Span
 
 MAX_DIGITS = 30
+MAX_SYNTAX_ERRORS = 20  # reported in one run; later ones are rarely independent
 
 
 
@@ -262,8 +263,6 @@ def parse(text: str, name: str = "<string>") -> ast.Program:
         raise ArchError(diagnostics)
     return program
 
-
-MAX_SYNTAX_ERRORS = 20
 
 
 def _without_line(text: str, line: int) -> str | None:

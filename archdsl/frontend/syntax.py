@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from archdsl.source import SourceFile, Span
 
-
 # -- expressions ------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -41,21 +40,21 @@ class Str:
 @dataclass(slots=True)
 class TupleExpr:
     """`(a, b)`: one value per axis, written with expressions."""
-    items: list["Expr"]
+    items: list[Expr]
     span: Span
 
 
 @dataclass(slots=True)
 class BinOp:
     op: str  # + - * / // %
-    left: "Expr"
-    right: "Expr"
+    left: Expr
+    right: Expr
     span: Span
 
 
 @dataclass(slots=True)
 class Neg:
-    operand: "Expr"
+    operand: Expr
     span: Span
 
 
@@ -99,13 +98,13 @@ class Call:
 class Repeat:
     label: str | None
     count: Expr
-    body: list["Stmt"]
+    body: list[Stmt]
     span: Span
 
 
 @dataclass(slots=True)
 class Branch:
-    body: list["Stmt"]
+    body: list[Stmt]
     span: Span
 
 
@@ -124,8 +123,8 @@ class Merge:
 class Residual:
     """`residual { body } [shortcut [always] { projection }]`."""
     label: str | None
-    body: list["Stmt"]
-    shortcut: list["Stmt"] | None
+    body: list[Stmt]
+    shortcut: list[Stmt] | None
     always: bool
     span: Span
     shortcut_span: Span | None = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import difflib
 
-from archdsl.frontend import syntax as ast
 from archdsl.core.ops.base import Word, number_text
+from archdsl.frontend import syntax as ast
 from archdsl.text import dims_text
 
 KNOWN_WORDS = frozenset({"same", "valid", "true", "false"})

@@ -9,21 +9,19 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from archdsl.frontend import syntax as ast
-from archdsl.errors import ArchError, Diagnostic, OptionError
-from archdsl.lowering.expressions import EvalError, evaluate, show_value
 from archdsl.core.ir import Graph, Node, Scope, ScopeKind
-from archdsl.limits import DEFAULT_LIMITS, Limits
-from archdsl.lowering.stdlib import is_bundled
-from archdsl.runtime import recursion_limit
 from archdsl.core.ops import MERGES, REGISTRY, REQUIRED, Add, Input, ShapeError, ValueProblem, Word
 from archdsl.core.ops.base import COERCE, long_names
 from archdsl.core.shapes import Shape, describe_rank
-from archdsl.text import dims_text, shape_text
+from archdsl.errors import ArchError, Diagnostic, OptionError
+from archdsl.frontend import syntax as ast
+from archdsl.limits import DEFAULT_LIMITS, Limits
+from archdsl.lowering.expressions import EvalError, evaluate, show_value
+from archdsl.lowering.stdlib import is_bundled
+from archdsl.runtime import recursion_limit
 from archdsl.source import Span
-
+from archdsl.text import dims_text, shape_text
 
 
 class _Abort(Exception):
@@ -356,7 +354,8 @@ class Lowerer:
                 hint = f"{stmt.block} is a layer: write `{fixed}` (no parentheses)"
             else:
                 close = difflib.get_close_matches(stmt.block, list(self.blocks), n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'?" if close else "define it with `block Name(...) { ... }` or `use` the file that has it"
+                hint = (f"did you mean '{close[0]}'?" if close else
+                        "define it with `block Name(...) { ... }` or `use` the file that has it")
             self.error(f"unknown block '{stmt.block}'", stmt.block_span, hint=hint)
             return self._node(None, stmt.block.lower(), _inputs(tip), None, scope, stmt.span, stmt.label)
         chain = [f.block for f in self.stack]
@@ -489,7 +488,7 @@ class Lowerer:
         layers = [s for s in stmt.body if isinstance(s, ast.Layer)]
         convs = [s for s in layers if s.op == "conv"]
         channels = str(body[0])
-        ratios = [n // m if m and n % m == 0 else None for n, m in zip(shape_in[1:], body[1:])]
+        ratios = [n // m if m and n % m == 0 else None for n, m in zip(shape_in[1:], body[1:], strict=True)]
         stride = ""
         if ratios and None not in ratios and max(ratios) > 1:
             stride = f" s={ratios[0]}" if len(set(ratios)) == 1 else " s=" + dims_text(ratios)
@@ -549,7 +548,7 @@ class Lowerer:
                 by_name[n] = attr
         raw: dict[str, tuple] = {}
         failed: set[str] = set()
-        for attr, arg in zip(positional, stmt.args):
+        for attr, arg in zip(positional, stmt.args, strict=False):
             raw[attr.name] = (attr.name, arg)
         extra = list(stmt.args[len(positional):])
         unknown = []
@@ -578,7 +577,7 @@ class Lowerer:
             # The extra values were most likely meant for the missing attributes.
             takers = missing[:len(extra)] if len(extra) <= len(missing) else []
             fixed = self._rewrite(stmt, {arg.span: f"{attr.name}={_text(arg.span)}"
-                                         for attr, arg in zip(takers, extra)}) if takers else None
+                                         for attr, arg in zip(takers, extra, strict=True)}) if takers else None
             if fixed:
                 missing = missing[len(takers):]
                 hint = f"write `{fixed}`"
@@ -684,7 +683,7 @@ class Lowerer:
             return None
         given: dict[str, object] = {}
         ok = True
-        for param, arg in zip(params, stmt.args):
+        for param, arg in zip(params, stmt.args, strict=False):
             given[param.name] = self._eval(arg, env)
         names = {p.name for p in params}
         for kw in stmt.kwargs:

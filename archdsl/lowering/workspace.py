@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archdsl.frontend import syntax as ast
 from archdsl.errors import ArchError, Diagnostic, OptionError
+from archdsl.frontend import syntax as ast
+from archdsl.frontend.parse import parse
 from archdsl.limits import DEFAULT_LIMITS, Limits
 from archdsl.lowering.lowerer import Lowerer
 from archdsl.lowering.stdlib import PREFIX, resolve_std
-from archdsl.frontend.parse import parse
 from archdsl.source import SourceFile
-
 
 
 def read_spec(path: str | Path) -> str:

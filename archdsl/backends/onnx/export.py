@@ -103,7 +103,8 @@ def export_module(model, input_shape, path: str | Path, *, opset: int = DEFAULT_
             try:
                 onnx.checker.check_model(str(tmp))  # by path: works beyond protobuf's 2 GiB too
             except onnx.checker.ValidationError as exc:
-                raise ArchError(Diagnostic("error", f"the exported ONNX file does not pass onnx.checker: {exc}")) from exc
+                raise ArchError(Diagnostic(
+                    "error", f"the exported ONNX file does not pass onnx.checker: {exc}")) from exc
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
 
@@ -141,7 +142,7 @@ def _divisible(node) -> bool:
     shape = node.inputs[0].shape if node.inputs else None
     if shape is None:
         return True  # unknown shapes were reported by analysis already
-    return all(n % o == 0 for n, o in zip(shape[1:], node.op.output_size))
+    return all(n % o == 0 for n, o in zip(shape[1:], node.op.output_size, strict=True))
 
 
 def _adaptive_diagnostic(node, suggestion) -> Diagnostic:
@@ -149,7 +150,7 @@ def _adaptive_diagnostic(node, suggestion) -> Diagnostic:
     spatial, out = node.inputs[0].shape[1:], node.op.output_size
     message = (f"ONNX has no adaptive pooling: this layer pools {shape_text(spatial)} to "
                f"{shape_text(out)}, which is not a fixed window")
-    notes = list(dict.fromkeys(f"{n} is not a multiple of {o}" for n, o in zip(spatial, out) if n % o))
+    notes = list(dict.fromkeys(f"{n} is not a multiple of {o}" for n, o in zip(spatial, out, strict=True) if n % o))
     fixes = []
     if suggestion is not None:
         fixes.append(f"--input {shape_text(suggestion)} makes the sizes divisible")
@@ -163,10 +164,10 @@ def _adaptive_diagnostic(node, suggestion) -> Diagnostic:
 
 def _fixed_window(spatial, out) -> str | None:
     """`k=3 s=2`: a fixed window that maps `spatial` to exactly `out`, or None (upsampling)."""
-    if any(n < o for n, o in zip(spatial, out)):
+    if any(n < o for n, o in zip(spatial, out, strict=True)):
         return None
-    strides = [n // o for n, o in zip(spatial, out)]
-    kernels = [n - (o - 1) * s for n, o, s in zip(spatial, out, strides)]
+    strides = [n // o for n, o in zip(spatial, out, strict=True)]
+    kernels = [n - (o - 1) * s for n, o, s in zip(spatial, out, strides, strict=True)]
     return f"k={axes_text(kernels)} s={axes_text(strides)}"
 
 
@@ -215,8 +216,8 @@ def verify(model, path: str | Path, input_shape, batch: int = 2, seed: int = 0) 
 def export(spec, path: str | Path, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = True,
            softmax: str = "keep", verify_batch: int | None = None, **build_options):
     """Build `spec` and export it; returns a Verification when `verify_batch` is given."""
-    from archdsl.core.network import Network
     from archdsl.backends.torch import build, resolve_network
+    from archdsl.core.network import Network
     options = {k: v for k, v in build_options.items() if k in ("input_shape", "network", "limits")}
     net, _ = resolve_network(spec, **options)
     reanalyse = None

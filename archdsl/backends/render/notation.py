@@ -5,6 +5,7 @@ output channels, the kernel, then only what differs from the default (stride,
 padding, dilation, groups). Dispatch is by op class, not by name."""
 from __future__ import annotations
 
+from archdsl import text
 from archdsl.core.ir import Node
 from archdsl.core.ops.activation import Activation, Softmax
 from archdsl.core.ops.conv import Conv
@@ -13,7 +14,6 @@ from archdsl.core.ops.norm import BatchNorm, Dropout, LocalResponseNorm
 from archdsl.core.ops.pool import AdaptivePool, GlobalPool, Pool
 from archdsl.core.ops.structure import Add, Concat, Identity, Input, Merge
 from archdsl.core.ops.windowed import Window
-from archdsl import text
 from archdsl.text import TIMES, count_text
 
 

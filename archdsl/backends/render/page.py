@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import html
 
-from archdsl.core.network import Network
 from archdsl.backends.render.graphviz import INSTALL_HINT, GraphvizError, find_dot, run_dot
+from archdsl.core.network import Network
 
 PAGE_STYLE = """
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f1f1f;
@@ -38,8 +38,8 @@ def graph_svg(net: Network, collapse: bool, layout: str) -> str | None:
 def render_page(net: Network, *, layout: str = "chw", depth: int | None = None, batch: int = 1,
                 collapse: bool = False) -> str:
     """One HTML document with the table, the graph diagram and the volume figure."""
-    from archdsl.backends.report.markup import HTML_STYLE, render_html_table
     from archdsl.backends.render.volume import render_volume
+    from archdsl.backends.report.markup import HTML_STYLE, render_html_table
     e = html.escape
     table = render_html_table(net, layout, depth, batch)
     try:

@@ -279,7 +279,7 @@ class Par(Item):
         total = sum(heights) + BRANCH_GAP * (len(heights) - 1)
         y = -total / 2
         self.offsets = []
-        for b, h in zip(self.branches, heights):
+        for b, h in zip(self.branches, heights, strict=True):
             self.offsets.append(y + (b.up if b.items else h / 2))
             y += h + BRANCH_GAP
         self.up = max(-self.offsets[0] + self.branches[0].up, 24)
@@ -299,7 +299,7 @@ class Par(Item):
         inner = max(b.width for b in self.branches)
         mx = self._glyph_x()  # merge glyph centre
         stroke = 'stroke="#6B7280" stroke-width="1.2" fill="none"'
-        for branch, off in zip(self.branches, self.offsets):
+        for branch, off in zip(self.branches, self.offsets, strict=True):
             by = cy + off
             if not branch.items:  # identity: a line around the others
                 out.append(f'<path d="M{_n(x)},{_n(cy)} L{_n(x + FAN)},{_n(by)} L{_n(mx - 11 - FAN)},{_n(by)} '

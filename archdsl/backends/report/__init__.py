@@ -1,7 +1,22 @@
 """Tables in every format, behind one function."""
 from __future__ import annotations
 
-FORMATS = ("table", "text", "markdown", "latex", "csv", "json", "html")
+from enum import StrEnum
+
+
+class Format(StrEnum):
+    """The output formats of `archdsl check`."""
+
+    TABLE = "table"  # the terminal: box-drawing rules, colour
+    TEXT = "text"
+    MARKDOWN = "markdown"
+    LATEX = "latex"
+    CSV = "csv"
+    JSON = "json"
+    HTML = "html"
+
+
+FORMATS = tuple(Format)
 
 
 def render_report(nets, fmt: str = "text", layout: str = "chw", depth: int | None = None,

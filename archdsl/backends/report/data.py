@@ -5,8 +5,8 @@ import csv
 import io
 import json
 
-from archdsl.core.network import Network
 from archdsl.backends.report.rows import table_rows
+from archdsl.core.network import Network
 from archdsl.text import dims_text, shape_text
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import html
 import re
 
+from archdsl.backends.report.rows import COLUMNS, NUMERIC, headers, row_cells, table_rows, totals_lines, totals_note
 from archdsl.core.network import Network
 from archdsl.text import shape_text
-from archdsl.backends.report.rows import COLUMNS, NUMERIC, headers, row_cells, table_rows, totals_lines
 
 
 def render_markdown(net: Network, layout="chw", depth=None, batch=1) -> str:
@@ -23,6 +23,9 @@ def render_markdown(net: Network, layout="chw", depth=None, batch=1) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "| Total | |", "|---|---:|"]
     lines += [f"| {k} | {v} |" for k, v in totals_lines(net, batch)]
+    note = totals_note(net)
+    if note:
+        lines += ["", f"*{note}*"]
     return "\n".join(lines) + "\n"
 
 
@@ -74,6 +77,9 @@ def render_latex(net: Network, layout="chw", depth=None, batch=1) -> str:
     lines.append(r"\midrule")
     for k, v in totals_lines(net, batch):
         lines.append(f"\\multicolumn{{5}}{{l}}{{{latex_text(k)}}} & \\multicolumn{{3}}{{r}}{{{latex_escape(v)}}} \\\\")
+    note = totals_note(net)
+    if note:
+        lines.append(f"\\multicolumn{{8}}{{p{{0.9\\linewidth}}}}{{\\footnotesize {latex_escape(note)}}} \\\\")
     lines += [
         r"\bottomrule",
         r"\end{tabular}",
@@ -91,6 +97,7 @@ table.archdsl th { background: #f4f4f6; border-bottom: 2px solid #999; }
 table.archdsl td.num, table.archdsl th.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.archdsl tr.folded td { font-style: italic; background: #fafafa; }
 table.archdsl tfoot td { border: none; }
+table.archdsl td.note { color: #5f6368; font-style: italic; padding-top: 8px; }
 """.strip()
 
 
@@ -103,17 +110,20 @@ def render_html_table(net: Network, layout="chw", depth=None, batch=1) -> str:
     e = html.escape
     out = [f'<table class="archdsl"><caption>{e(net.name)} &mdash; input '
            f'{e(shape_text(net.input_shape, layout))}</caption>', "<thead><tr>"]
-    for c, h in zip(COLUMNS, headers(net, layout)):
+    for c, h in zip(COLUMNS, headers(net, layout), strict=True):
         out.append(f"<th{_num_class(c)}>{e(h)}</th>")
     out.append("</tr></thead><tbody>")
     for row in table_rows(net, depth):
         out.append('<tr class="folded">' if row.folded else "<tr>")
-        for c, cell in zip(COLUMNS, row_cells(row, layout)):
+        for c, cell in zip(COLUMNS, row_cells(row, layout), strict=True):
             out.append(f"<td{_num_class(c)}>{e(cell)}</td>")
         out.append("</tr>")
     out.append("</tbody><tfoot>")
     for k, v in totals_lines(net, batch):
         out.append(f'<tr><td colspan="5">{e(k)}</td><td class="num" colspan="3">{e(v)}</td></tr>')
+    note = totals_note(net)
+    if note:
+        out.append(f'<tr><td class="note" colspan="8">{e(note)}</td></tr>')
     out.append("</tfoot></table>")
     return "".join(out)
 

@@ -106,16 +106,27 @@ def totals_lines(net: Network, batch: int = 1) -> list[tuple[str, str]]:
     t = net.totals
     act = t.activation_elements * BYTES_FP32 * batch
     per = "" if batch == 1 else f" (batch {batch})"
-    return [
+    lines = [
         ("Parameters", f"{t.params:,}"),
-        ("Trainable parameters", f"{t.trainable_params:,}"),
-        ("Non-trainable parameters", f"{t.params - t.trainable_params:,}"),
         ("Buffers (BN running stats)", f"{t.buffers:,}"),
+    ]
+    if t.buffers:
+        lines.append(("Keras-style total (with BN moving statistics)", f"{t.params + t.buffers:,}"))
+    return lines + [
         ("MACs", count_with_rounding(t.macs)),
         ("FLOPs (2 x MACs)", count_with_rounding(t.flops)),
         (f"Activation memory{per}, fp32", human_bytes(act)),
         ("Parameter memory, fp32", human_bytes(t.params * BYTES_FP32)),
     ]
+
+
+KERAS_NOTE = ("Keras's model.summary() counts BatchNorm's moving mean and variance as non-trainable "
+              "parameters; PyTorch keeps them as buffers, outside the parameter count.")
+
+
+def totals_note(net: Network) -> str | None:
+    """The sentence under the totals that explains the Keras-style line, when there is one."""
+    return KERAS_NOTE if net.totals.buffers else None
 
 
 COLUMNS = ("#", "Layer", "Op", "Kernel / stride / pad", "Output", "Params", "MACs", "RF")

@@ -5,9 +5,20 @@ Both are drawn here rather than with a table library: a 170-row ResNet table
 renders in a millisecond, which keeps `archdsl check` well under 0.3 s."""
 from __future__ import annotations
 
+import textwrap
+
+from archdsl.backends.report.rows import (
+    COLUMNS,
+    NUMERIC,
+    Row,
+    headers,
+    row_cells,
+    table_rows,
+    totals_lines,
+    totals_note,
+)
 from archdsl.core.network import Network
 from archdsl.text import shape_text
-from archdsl.backends.report.rows import COLUMNS, NUMERIC, Row, headers, row_cells, table_rows, totals_lines
 
 BOLD, ITALIC, CYAN, RESET = "\033[1m", "\033[3m", "\033[36m", "\033[0m"
 
@@ -21,7 +32,7 @@ def _layout(net: Network, layout: str, depth: int | None):
 
 
 def _line(cells: list[str], widths: list[int], gap: str = "  ") -> str:
-    out = [c.rjust(w) if col in NUMERIC else c.ljust(w) for c, w, col in zip(cells, widths, COLUMNS)]
+    out = [c.rjust(w) if col in NUMERIC else c.ljust(w) for c, w, col in zip(cells, widths, COLUMNS, strict=True)]
     return gap.join(out).rstrip()
 
 
@@ -44,7 +55,7 @@ def render_table(net: Network, layout: str = "chw", depth: int | None = None, ba
     paint = (lambda code, text: f"{code}{text}{RESET}") if color else (lambda code, text: text)
     title = f"{net.name}  ·  input {shape_text(net.input_shape, layout)}"
     lines = [paint(BOLD, title), "", " " + paint(BOLD, _line(headers, widths, "   ")), " " + "─" * width]
-    for row, cells in zip(rows, body):
+    for row, cells in zip(rows, body, strict=True):
         text = " " + _line(cells, widths, "   ")
         lines.append(paint(ITALIC + CYAN, text) if row.folded else text)
     lines.append(" " + "─" * width)
@@ -61,7 +72,13 @@ def _totals(net: Network, batch: int, paint=lambda code, text: text) -> list[str
         exact, _, rest = v.partition(" (")
         tail = f" ({rest}" if rest else ""
         out.append(f"{paint(BOLD, k.ljust(label_width))}  {exact.rjust(value_width)}{tail}")
+    note = totals_note(net)
+    if note:
+        out += [""] + textwrap.wrap(note, NOTE_WIDTH)
     return out
+
+
+NOTE_WIDTH = 100
 
 
 __all__ = ["render_text", "render_table", "Row"]

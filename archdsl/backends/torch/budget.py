@@ -19,7 +19,8 @@ def check_param_budget(network, max_param_bytes: int = DEFAULT_LIMITS.max_param_
     mib = -(-need // 2 ** 20)
     raise ArchError(Diagnostic(
         "error",
-        f"{network.name} needs {human_bytes(need)} of fp32 parameters, more than the limit of {human_bytes(max_param_bytes)}",
+        f"{network.name} needs {human_bytes(need)} of fp32 parameters, "
+        f"more than the limit of {human_bytes(max_param_bytes)}",
         biggest.node.span,
         notes=[f"{t.params:,} parameters + {t.buffers:,} buffer values, 4 bytes each",
                f"the largest layer is {biggest.name} ({biggest.op}, {biggest.params:,} parameters)"],

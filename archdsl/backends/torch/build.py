@@ -10,11 +10,11 @@ import sys
 import types
 from pathlib import Path
 
-from archdsl.errors import UsageError
-from archdsl.limits import DEFAULT_LIMITS
 from archdsl.backends.torch.budget import check_param_budget
 from archdsl.backends.torch.codegen import generate_source
 from archdsl.backends.torch.names import class_name
+from archdsl.errors import UsageError
+from archdsl.limits import DEFAULT_LIMITS
 
 _counter = 0
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archdsl.errors import ArchError, Diagnostic, UsageError
+from archdsl.backends.torch import emit as E
+from archdsl.backends.torch.names import attribute_path, class_name, local_name
 from archdsl.core.ir import Graph, Node, Scope
 from archdsl.core.ops import activation as act
 from archdsl.core.ops import conv, dense, norm, structure
 from archdsl.core.shapes import spatial_rank
-from archdsl.backends.torch import emit as E
-from archdsl.backends.torch.names import attribute_path, class_name, local_name
+from archdsl.errors import ArchError, Diagnostic, UsageError
 
 SOFTMAX_MODES = ("logits", "keep")
 INDENT = "    "

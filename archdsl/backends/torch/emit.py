@@ -78,7 +78,7 @@ def emit_conv(op: conv.Conv, rank: int) -> Emit:
 
 def _pool_fits(w: Window) -> bool:
     """nn pooling layers take symmetric padding of at most half the window."""
-    return _symmetric(w) and all(b <= k // 2 for (b, _), k in zip(w.padding, w.kernel))
+    return _symmetric(w) and all(b <= k // 2 for (b, _), k in zip(w.padding, w.kernel, strict=True))
 
 
 def _caffe_window(op: pool.Pool) -> Window | None:
@@ -89,7 +89,7 @@ def _caffe_window(op: pool.Pool) -> Window | None:
     from archdsl.core.window import output_size
     w = op.window
     pads, differs = [], False
-    for n, k, s, (pb, pa) in zip(op.in_size, w.kernel, w.stride, w.padding):
+    for n, k, s, (pb, pa) in zip(op.in_size, w.kernel, w.stride, w.padding, strict=True):
         caffe = output_size(n, k, s, pb, pa, 1, "caffe")
         differs |= caffe != output_size(n, k, s, pb, pa, 1, "ceil") or pb > k // 2
         pads.append((pb, max((caffe - 1) * s + k - (n + pb + pa), 0) + pa))
@@ -111,7 +111,7 @@ def _emit_caffe_pool(op: pool.Pool, rank: int, w: Window) -> Emit:
     # zero-padded input over the mean of a mask that is 1 inside the padding.
     inner = _pad_arg(op.window)
     extra = _pad_arg(Window(w.kernel, w.stride, tuple((0, a - pa) for (_, a), (_, pa)
-                                                      in zip(w.padding, op.window.padding)), w.dilation))
+                                                      in zip(w.padding, op.window.padding, strict=True)), w.dilation))
     # A window wholly past the input averages nothing: Caffe gives 0, and so does
     # the clamp (any window that counts a pixel has a mask mean of at least 1/k).
     mask = f"F.pad(F.pad(torch.ones_like({{x}}[:1, :1]), {inner}, value=1.0), {extra})"

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archdsl.core.ops.base import Attr, Op, Pointwise, register
+from archdsl.core.ops.base import Attr, Family, Op, Pointwise, register
 
 
 @dataclass(frozen=True, slots=True)
 class Activation(Pointwise, Op):
     """An element-wise non-linearity; `param` is its one hyper-parameter, if any."""
 
-    family = "act"
+    family = Family.ACT
     keeps_shape = True
     param: float | None = None
 
@@ -64,6 +64,6 @@ class Softmax(Pointwise, Op):
 
     keywords = ("softmax",)
     example = "softmax"
-    family = "act"
+    family = Family.ACT
     keeps_shape = True
     doc = "Softmax over channels (dim 1 with the batch)."

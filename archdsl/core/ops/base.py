@@ -10,12 +10,28 @@ an example. docs/architecture.md lists the files a new kind touches.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from archdsl.core.shapes import Shape, describe_rank, spatial_rank
 from archdsl.text import dims_text, shape_text
 
 REQUIRED = object()
+
+
+class Family(StrEnum):
+    """What a layer kind is, for the diagrams' colours and legend."""
+
+    IO = "io"
+    CONV = "conv"
+    POOL = "pool"
+    FC = "fc"
+    NORM = "norm"
+    ACT = "act"
+    RESHAPE = "reshape"
+    MERGE = "merge"
+    BLOCK = "block"  # a folded block in a diagram
+    OTHER = "other"
 
 # What `Op.receptive` returns besides a window (kernel_eff, stride, pad_before):
 UNKNOWN = "unknown"  # the default: the analysis reports no receptive field downstream
@@ -238,7 +254,7 @@ class Op:
     __slots__ = ()
     keywords: ClassVar[tuple[str, ...]] = ()
     attrs: ClassVar[tuple[Attr, ...]] = ()
-    family: ClassVar[str] = "other"  # conv | pool | fc | norm | act | reshape | merge | io
+    family: ClassVar[Family] = Family.OTHER
     doc: ClassVar[str] = ""
     example: ClassVar[str] = ""  # a statement using it, for hints (`conv 64 k=3 p=1`)
     # Error recovery: a layer whose output always has its input's shape, and the
@@ -252,7 +268,7 @@ class Op:
         return self.keywords[0]
 
     @classmethod
-    def make(cls, values: dict[str, Any], in_shapes: list[Shape]) -> "Op":
+    def make(cls, values: dict[str, Any], in_shapes: list[Shape]) -> Op:
         """Build from coerced attribute values and the input shapes."""
         return cls(**values)
 

@@ -4,9 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
+from archdsl.core.ops.base import Attr, Family, Op, ShapeError, register
+from archdsl.core.ops.windowed import (
+    Window,
+    output_spatial,
+    receptive_window,
+    resolve_window,
+    window_lints,
+    window_text,
+)
 from archdsl.core.shapes import Shape
-from archdsl.core.ops.base import Attr, Op, ShapeError, register
-from archdsl.core.ops.windowed import Window, output_spatial, receptive_window, resolve_window, window_lints, window_text
 
 
 @register
@@ -16,7 +23,7 @@ class Conv(Op):
 
     keywords = ("conv",)
     example = "conv 64 k=3 p=1"
-    family = "conv"
+    family = Family.CONV
     shape_neutral = frozenset({"g", "bias"})
     doc = "Convolution over a CxL, CxHxW or CxDxHxW input (1-D/2-D/3-D by the input's rank)."
     attrs = (

@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
+from archdsl.core.ops.base import GLOBAL, POINTWISE, Attr, Family, Op, ShapeError, register
 from archdsl.core.shapes import spatial_rank
 from archdsl.text import shape_text
-from archdsl.core.ops.base import GLOBAL, POINTWISE, Attr, Op, ShapeError, register
 
 
 @register
@@ -16,7 +16,7 @@ class Linear(Op):
 
     keywords = ("fc", "linear", "dense")
     example = "fc 10"
-    family = "fc"
+    family = Family.FC
     shape_neutral = frozenset({"bias"})
     doc = "Fully connected layer: F -> out. Needs a flat input (use flatten first)."
     attrs = (
@@ -59,7 +59,7 @@ class Flatten(Op):
 
     keywords = ("flatten",)
     example = "flatten"
-    family = "reshape"
+    family = Family.RESHAPE
     doc = "Flatten a feature map into a vector of C*H*W features (channel-major, as PyTorch)."
 
     def infer(self, in_shapes):

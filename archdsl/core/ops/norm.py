@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archdsl.core.ops.base import Attr, Op, Pointwise, ShapeError, constant_text, register
+from archdsl.core.ops.base import Attr, Family, Op, Pointwise, ShapeError, constant_text, register
 from archdsl.core.shapes import spatial_rank
 from archdsl.text import shape_text
 
@@ -18,7 +18,7 @@ class BatchNorm(Pointwise, Op):
 
     keywords = ("bn", "batchnorm")
     example = "bn"
-    family = "norm"
+    family = Family.NORM
     keeps_shape = True
     doc = "Batch normalisation over channels; 1d/2d/3d follows the input's rank."
     attrs = (
@@ -56,7 +56,7 @@ class LocalResponseNorm(Pointwise, Op):
 
     keywords = ("lrn",)
     example = "lrn size=5 alpha=1e-4 beta=0.75 k=2"
-    family = "norm"
+    family = Family.NORM
     keeps_shape = True
     doc = "Local response normalisation across neighbouring channels (AlexNet, GoogLeNet v1)."
     attrs = (
@@ -75,7 +75,8 @@ class LocalResponseNorm(Pointwise, Op):
         return cls(v["size"], v["alpha"], v["beta"], v["k"])
 
     def hyper(self):
-        return f"size {self.size}, alpha {constant_text(self.alpha)}, beta {constant_text(self.beta)}, k {constant_text(self.k)}"
+        return (f"size {self.size}, alpha {constant_text(self.alpha)}, beta {constant_text(self.beta)}, "
+                f"k {constant_text(self.k)}")
 
 
 @register
@@ -85,7 +86,7 @@ class Dropout(Pointwise, Op):
 
     keywords = ("dropout",)
     example = "dropout 0.5"
-    family = "norm"
+    family = Family.NORM
     keeps_shape = True
     doc = "Dropout with drop probability p (identity at inference)."
     attrs = (Attr("p", "prob", 0.5, positional=True, doc="probability of dropping"),)

@@ -3,9 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from archdsl.text import AXIS_NAMES, axes_text, dims_text
-from archdsl.core.ops.base import GLOBAL, Attr, Op, ShapeError, broadcast, register, require_spatial
-from archdsl.core.ops.windowed import Window, output_spatial, receptive_window, resolve_window, window_lints, window_text
+from archdsl.core.ops.base import GLOBAL, Attr, Family, Op, ShapeError, broadcast, register, require_spatial
+from archdsl.core.ops.windowed import (
+    Window,
+    output_spatial,
+    receptive_window,
+    resolve_window,
+    window_lints,
+    window_text,
+)
+from archdsl.text import axes_text, dims_text
 
 _WINDOW_ATTRS = (
     Attr("k", "axes", aliases=("kernel",), doc="window size"),
@@ -22,7 +29,7 @@ _WINDOW_ATTRS = (
 class Pool(Op):
     """Windowed pooling; `mode` is max, avg or min."""
 
-    family = "pool"
+    family = Family.POOL
     shape_neutral = frozenset({"include_pad"})
     mode: str
     channels: int
@@ -42,7 +49,7 @@ class Pool(Op):
         rounding = _rounding(v)
         w = resolve_window(name, shape, v["k"], v["s"], v["p"], v.get("d", (1,)))
         if not w.same:
-            for k, d, (pb, _) in zip(w.kernel, w.dilation, w.padding):
+            for k, (pb, _) in zip(w.kernel, w.padding, strict=True):
                 caffe = rounding == "caffe"
                 if (pb >= k) if caffe else (pb > k // 2):
                     # PyTorch's (or Caffe's) limit, not the arithmetic's: the size is still known.
@@ -58,7 +65,7 @@ class Pool(Op):
                                      notes=["PyTorch requires pad <= kernel / 2 for pooling"],
                                      hint=f"use p={k // 2} or less, or p=same", culprit="p", shape=size)
         if cls.mode_name == "avg" and len(shape) == 4 and not w.same:
-            small = [(n, k) for n, k in zip(shape[1:], w.kernel) if n < k]
+            small = [(n, k) for n, k in zip(shape[1:], w.kernel, strict=True) if n < k]
             if small:
                 # PyTorch's avg_pool3d (CPU and CUDA) checks the unpadded input
                 # against the window, unlike 1-D/2-D and max pooling.
@@ -68,7 +75,7 @@ class Pool(Op):
                                  f"({size} < {window} on some axis)",
                                  notes=["PyTorch's AvgPool3d checks the unpadded input against the window"],
                                  hint="use a window that fits, e.g. k=" + dims_text(
-                                     min(n, k) for n, k in zip(shape[1:], w.kernel)))
+                                     min(n, k) for n, k in zip(shape[1:], w.kernel, strict=True)))
         # TensorFlow's 'same' average excludes the padded zeros; PyTorch's explicit
         # padding includes them by default. Each keeps its own convention.
         include = v.get("include_pad")
@@ -139,7 +146,7 @@ class MinPool(Pool):
 class GlobalPool(Op):
     """Pools every spatial axis to 1, keeping Cx1x1."""
 
-    family = "pool"
+    family = Family.POOL
     mode: str
     channels: int
     rank: int
@@ -182,7 +189,7 @@ class GlobalMaxPool(GlobalPool):
 class AdaptivePool(Op):
     """Pools to a fixed output size whatever the input size (PyTorch's adaptive pooling)."""
 
-    family = "pool"
+    family = Family.POOL
     attrs = (Attr("size", "dims", positional=True, aliases=("output_size", "out"),
                   doc="output size, one value or one per axis (6x6)"),)
     mode: str
@@ -202,8 +209,8 @@ class AdaptivePool(Op):
         # PyTorch's window i spans [floor(i*n/o), ceil((i+1)*n/o)): the widest
         # one bounds the field; exact when n divides evenly (the usual case).
         spatial = in_shapes[0][1:]
-        kernel = tuple(_widest_adaptive_window(n, o) for n, o in zip(spatial, self.output_size))
-        stride = tuple(max(n // o, 1) for n, o in zip(spatial, self.output_size))
+        kernel = tuple(_widest_adaptive_window(n, o) for n, o in zip(spatial, self.output_size, strict=True))
+        stride = tuple(max(n // o, 1) for n, o in zip(spatial, self.output_size, strict=True))
         return kernel, stride, (0,) * len(kernel)
 
     def hyper(self):

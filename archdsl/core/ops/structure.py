@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from archdsl.core.ops.base import Attr, Family, Op, Pointwise, ShapeError, register
 from archdsl.core.shapes import Shape, describe_rank, spatial_rank
 from archdsl.text import shape_text
-from archdsl.core.ops.base import Attr, Op, Pointwise, ShapeError, register
 
 
 @register
@@ -18,7 +18,7 @@ class Input(Pointwise, Op):
     """The network's input, CHW without the batch: `3x224x224`, `300x50` (CxL), `784` (flat)."""
 
     keywords = ("input",)
-    family = "io"
+    family = Family.IO
     example = "input 3x224x224"
     doc = "The network input, channels first, without the batch dimension."
     attrs = (Attr("shape", "dims", positional=True, doc="CxHxW (2-D), CxL (1-D), CxDxHxW (3-D) or F (flat)"),)
@@ -33,7 +33,7 @@ class Input(Pointwise, Op):
 class Identity(Pointwise, Op):
     keywords = ("identity",)
     example = "identity"
-    family = "reshape"
+    family = Family.RESHAPE
     keeps_shape = True
     doc = "Passes its input through unchanged."
 
@@ -42,7 +42,7 @@ class Merge(Pointwise, Op):
     """A node with several inputs, from `concat { branch ... }`, `add { ... }` or a residual."""
 
     __slots__ = ()
-    family = "merge"
+    family = Family.MERGE
     min_branches: ClassVar[int] = 2
     verb: ClassVar[str] = ""  # what it does, for messages: "joins along channels"
 

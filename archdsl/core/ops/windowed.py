@@ -4,11 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archdsl.core import window as W
-from archdsl.core.shapes import Shape
-from archdsl.text import shape_text
-from archdsl.text import AXIS_NAMES, axes_text, dims_text
 from archdsl.core.ops.base import Lint, ShapeError, broadcast, require_spatial
-
+from archdsl.core.shapes import Shape
+from archdsl.text import AXIS_NAMES, axes_text, dims_text, shape_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +25,7 @@ def resolve_window(op: str, in_shape: Shape, kernel, stride, padding, dilation) 
     s = broadcast(stride if stride is not None else k, rank, "s")
     d = broadcast(dilation, rank, "d")
     if padding == "same":
-        pads = tuple(W.same_padding(n, kk, ss, dd) for n, kk, ss, dd in zip(in_shape[1:], k, s, d))
+        pads = tuple(W.same_padding(n, kk, ss, dd) for n, kk, ss, dd in zip(in_shape[1:], k, s, d, strict=True))
         return Window(k, s, pads, d, same=True)
     if padding == "valid":
         padding = (0,)
@@ -38,7 +36,7 @@ def resolve_window(op: str, in_shape: Shape, kernel, stride, padding, dilation) 
 def output_spatial(op: str, in_shape: Shape, w: Window, rounding: str = "floor") -> tuple[int, ...]:
     """Apply the window rule on every axis; a size below 1 is an error showing the arithmetic."""
     out = []
-    axes = list(zip(in_shape[1:], w.kernel, w.stride, w.padding, w.dilation))
+    axes = list(zip(in_shape[1:], w.kernel, w.stride, w.padding, w.dilation, strict=True))
     for n, k, s, (pb, pa), d in axes:
         size = W.output_size(n, k, s, pb, pa, d, "floor" if w.same else rounding)
         if size < 1:
@@ -66,7 +64,7 @@ def window_lints(op: str, in_shape: Shape, w: Window, rounding: str = "floor",
         return []
     lints = []
     seen = set()
-    for n, k, s, (pb, pa), d in zip(in_shape[1:], w.kernel, w.stride, w.padding, w.dilation):
+    for n, k, s, (pb, pa), d in zip(in_shape[1:], w.kernel, w.stride, w.padding, w.dilation, strict=True):
         dropped = W.dropped_pixels(n, k, s, pb, pa, d)
         if not dropped:
             continue
@@ -75,8 +73,8 @@ def window_lints(op: str, in_shape: Shape, w: Window, rounding: str = "floor",
             continue
         seen.add(key)
         names = AXIS_NAMES[len(in_shape) - 1]
-        same_axes = [names[i] for i, t in enumerate(zip(in_shape[1:], w.kernel, w.stride, w.padding, w.dilation))
-                     if (t[0], t[1], t[2], *t[3], t[4]) == key]
+        axes = zip(in_shape[1:], w.kernel, w.stride, w.padding, w.dilation, strict=True)
+        same_axes = [names[i] for i, t in enumerate(axes) if (t[0], t[1], t[2], *t[3], t[4]) == key]
         exact = W.exact_output(n, k, s, pb + pa, d)
         lints.append(Lint(
             f"{op} output size is not whole: floor rounds {W.format_fraction(exact)} down to {int(exact)}",
@@ -97,7 +95,7 @@ def _fix_hint(n: int, k: int, s: int, p: int, d: int, fixes: str) -> str:
 
 
 def receptive_window(w: Window):
-    return tuple(W.effective_kernel(k, d) for k, d in zip(w.kernel, w.dilation)), w.stride, \
+    return tuple(W.effective_kernel(k, d) for k, d in zip(w.kernel, w.dilation, strict=True)), w.stride, \
         tuple(pb for pb, _ in w.padding)
 
 
