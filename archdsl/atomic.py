@@ -8,6 +8,19 @@ import tempfile
 from pathlib import Path
 
 
+def check_writable(target: str | Path) -> Path:
+    """A file the user named for output, before any work: not a directory, in
+    a directory that exists. UsageError (exit 2) otherwise."""
+    from archdsl.errors import UsageError
+    target = Path(target)
+    if target.is_dir():
+        raise UsageError(f"{target} is a directory; give a file name")
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.exists():
+        raise UsageError(f"directory {parent} does not exist")
+    return target
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path, suffix: str | None = None):
     """Yield a temporary path in the target's directory; on success it replaces

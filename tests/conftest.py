@@ -33,12 +33,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture
 def golden(request):
-    """`golden(relpath, text)` compares text with tests/golden/relpath, or writes it
+    """`golden(relpath, text)` compares text with tests/golden/relpath (or with the
+    file at an absolute path, such as an error case's .expected), or writes it
     under --update-golden. The diff of a rewrite is reviewed like code."""
     update = request.config.getoption("--update-golden")
 
-    def check(relpath: str, text: str) -> None:
-        path = GOLDEN / relpath
+    def check(relpath: str | Path, text: str) -> None:
+        path = Path(relpath) if Path(relpath).is_absolute() else GOLDEN / relpath
         if update or not path.exists():
             if not update:
                 pytest.fail(f"missing golden file {path}; run pytest --update-golden and review it")
@@ -49,6 +50,33 @@ def golden(request):
         assert text == expected, f"output differs from {path}; run pytest --update-golden to accept"
 
     return check
+
+
+@pytest.fixture
+def plain(monkeypatch):
+    """What a pipe receives: no colour whatever the runner's terminal, and the
+    repository as the working directory, so messages name files relatively."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.fixture
+def cli(capsys, plain):
+    """`cli("check", "spec.arch", ...)` runs the command in-process and returns
+    (exit code, stdout, stderr); argparse's own rejections give their exit code."""
+    from archdsl.cli import main
+
+    def run(*argv) -> tuple[int, str, str]:
+        capsys.readouterr()
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -11,7 +11,6 @@ import pytest
 import archdsl
 from archdsl.backends.report import FORMATS, render_report
 from archdsl.backends.report.rows import table_rows
-from archdsl.cli import main
 from archdsl.text import count_text, count_with_rounding, human_bytes
 
 from .conftest import GALLERY, ROOT, SPECS
@@ -21,21 +20,13 @@ EXT = {"table": "table", "text": "txt", "markdown": "md", "latex": "tex", "csv":
 
 
 @pytest.fixture(autouse=True)
-def _plain(monkeypatch):
-    # Goldens hold what a pipe receives: no colour, whatever the test runner's terminal.
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.delenv("FORCE_COLOR", raising=False)
-    monkeypatch.chdir(ROOT)  # spec paths in the output stay relative
+def _plain(plain):
+    pass  # goldens hold what a pipe receives
 
 
-def check(capsys, *argv) -> tuple[int, str, str]:
-    capsys.readouterr()
-    try:
-        code = main(["check", *argv])
-    except SystemExit as exc:  # argparse rejects a bad flag value itself
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
+@pytest.fixture
+def check(cli):
+    return lambda *argv: cli("check", *argv)
 
 
 def test_every_format_has_an_extension():
@@ -44,8 +35,8 @@ def test_every_format_has_an_extension():
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("spec", GALLERY, ids=lambda p: p.stem)
-def test_gallery_golden(spec, fmt, capsys, golden):
-    code, out, _ = check(capsys, f"specs/{spec.name}", "-f", fmt)
+def test_gallery_golden(spec, fmt, check, golden):
+    code, out, _ = check(f"specs/{spec.name}", "-f", fmt)
     assert code == 0
     golden(f"check/{spec.stem}.{EXT[fmt]}", out)
 
@@ -65,20 +56,20 @@ def test_gallery_golden(spec, fmt, capsys, golden):
     ("two_specs_json", ["specs/lenet5.arch", "specs/lenet_mnist.arch", "-f", "json"]),
     ("two_specs_text", ["specs/lenet5.arch", "specs/lenet_mnist.arch", "-f", "text"]),
 ])
-def test_option_golden(name, argv, capsys, golden):
-    code, out, _ = check(capsys, *argv)
+def test_option_golden(name, argv, check, golden):
+    code, out, _ = check(*argv)
     assert code == 0
     ext = {"json": "json", "csv": "csv", "markdown": "md", "latex": "tex"}.get(argv[argv.index("-f") + 1], "txt")
     golden(f"check/options/{name}.{ext}", out)
 
 
-def test_alexnet_224_warning_goes_to_stderr(capsys, golden):
-    code, out, err = check(capsys, "specs/alexnet.arch", "--input", "3x224x224", "-f", "csv")
+def test_alexnet_224_warning_goes_to_stderr(check, golden):
+    code, out, err = check("specs/alexnet.arch", "--input", "3x224x224", "-f", "csv")
     assert code == 0
     assert "(224 - 11 + 0)/4 + 1 = 54.25" in err
     assert "warning" not in out
     golden("check/options/alexnet_224.stderr", err)
-    code, _, _ = check(capsys, "specs/alexnet.arch", "--input", "3x224x224", "-f", "csv", "--strict")
+    code, _, _ = check("specs/alexnet.arch", "--input", "3x224x224", "-f", "csv", "--strict")
     assert code == 1
 
 
@@ -88,8 +79,8 @@ TOTAL_KEYS = {"params", "trainable_params", "buffers", "macs", "flops", "activat
 
 
 @pytest.mark.parametrize("spec", GALLERY, ids=lambda p: p.stem)
-def test_json_contract(spec, capsys):
-    code, out, _ = check(capsys, str(spec.relative_to(ROOT)), "-f", "json")
+def test_json_contract(spec, check):
+    code, out, _ = check(str(spec.relative_to(ROOT)), "-f", "json")
     assert code == 0
     doc = json.loads(out)
     docs = doc if isinstance(doc, list) else [doc]
@@ -108,38 +99,38 @@ def test_json_contract(spec, capsys):
             assert {"severity", "message", "file", "line", "col", "notes", "hint"} <= set(w)
 
 
-def test_json_lists_several_networks(capsys):
-    code, out, _ = check(capsys, "specs/lenet5.arch", "specs/alexnet.arch", "-f", "json")
+def test_json_lists_several_networks(check):
+    code, out, _ = check("specs/lenet5.arch", "specs/alexnet.arch", "-f", "json")
     assert code == 0
     doc = json.loads(out)
     assert [d["network"] for d in doc] == ["LeNet5", "AlexNet"]
 
 
-def test_json_batch_scales_memory_only(capsys):
-    _, one, _ = check(capsys, "specs/lenet_mnist.arch", "-f", "json")
-    _, eight, _ = check(capsys, "specs/lenet_mnist.arch", "-f", "json", "--batch", "8")
+def test_json_batch_scales_memory_only(check):
+    _, one, _ = check("specs/lenet_mnist.arch", "-f", "json")
+    _, eight, _ = check("specs/lenet_mnist.arch", "-f", "json", "--batch", "8")
     one, eight = json.loads(one), json.loads(eight)
     assert eight["totals"]["activation_bytes"] == 8 * one["totals"]["activation_bytes"]
     assert eight["totals"]["param_bytes"] == one["totals"]["param_bytes"]
     assert eight["layers"] == one["layers"]
 
 
-def test_input_override_changes_shapes(capsys):
-    _, out, _ = check(capsys, "specs/lenet_mnist.arch", "-f", "json", "--input", "1x32x32")
+def test_input_override_changes_shapes(check):
+    _, out, _ = check("specs/lenet_mnist.arch", "-f", "json", "--input", "1x32x32")
     doc = json.loads(out)
     assert doc["input"] == [1, 32, 32]
     assert doc["layers"][1]["output_shape"] == [20, 32, 32]
 
 
-def test_hwc_layout_prints_lecture_order(capsys):
-    _, out, _ = check(capsys, "specs/alexnet.arch", "-f", "text", "--layout", "hwc")
+def test_hwc_layout_prints_lecture_order(check):
+    _, out, _ = check("specs/alexnet.arch", "-f", "text", "--layout", "hwc")
     assert "55x55x96" in out and "96x55x55" not in out
     assert "Output (HxWxC)" in out
 
 
-def test_output_file_is_written(tmp_path, capsys):
+def test_output_file_is_written(tmp_path, check):
     target = tmp_path / "t.md"
-    code, out, _ = check(capsys, "specs/lenet_mnist.arch", "-f", "markdown", "-o", str(target))
+    code, out, _ = check("specs/lenet_mnist.arch", "-f", "markdown", "-o", str(target))
     assert code == 0 and out == ""
     assert "| " in target.read_text(encoding="utf-8")
 
@@ -150,29 +141,29 @@ BAD = "network Bad {\n  input 3x8x8\n  conv 4 k=11\n}\n"
 
 
 @pytest.mark.parametrize("bad_first", [False, True])
-def test_a_bad_spec_does_not_hide_the_good_ones(tmp_path, capsys, bad_first):
+def test_a_bad_spec_does_not_hide_the_good_ones(tmp_path, check, bad_first):
     bad = tmp_path / "bad.arch"
     bad.write_text(BAD, encoding="utf-8")
     specs = ["specs/lenet_mnist.arch", str(bad)]
-    code, out, err = check(capsys, *(specs[::-1] if bad_first else specs), "-f", "text")
+    code, out, err = check(*(specs[::-1] if bad_first else specs), "-f", "text")
     assert code == 1
     assert out.startswith("LeNet: input 1x28x28") and "Parameters" in out
     assert "bad.arch:3:3: error: conv output height and width collapse below 1" in err
     assert "Bad" not in out
 
 
-def test_output_file_is_all_or_nothing(tmp_path, capsys):
+def test_output_file_is_all_or_nothing(tmp_path, check):
     bad = tmp_path / "bad.arch"
     bad.write_text(BAD, encoding="utf-8")
     target = tmp_path / "t.md"
-    code, out, err = check(capsys, "specs/lenet_mnist.arch", str(bad), "-o", str(target))
+    code, out, err = check("specs/lenet_mnist.arch", str(bad), "-o", str(target))
     assert code == 1 and out == ""
     assert not target.exists()
     assert f"nothing written to {target}: 1 of 2 specs failed" in err
 
 
-def test_missing_spec_is_a_usage_error_before_any_output(capsys):
-    code, out, err = check(capsys, "specs/lenet_mnist.arch", "specs/nope.arch", "-f", "text")
+def test_missing_spec_is_a_usage_error_before_any_output(check):
+    code, out, err = check("specs/lenet_mnist.arch", "specs/nope.arch", "-f", "text")
     assert code == 2 and out == ""
     assert "specs/nope.arch: no such file" in err
 
@@ -194,8 +185,8 @@ def test_output_header_follows_the_input_rank(shape, chw, hwc, fmt):
         assert re.search(r"Output \((?!" + re.escape(header[8:-1] or "-") + r"\))", text) is None
 
 
-def test_each_network_gets_its_own_header(capsys):
-    _, out, _ = check(capsys, "specs/lenet5.arch", "specs/textcnn.arch", "-f", "text")
+def test_each_network_gets_its_own_header(check):
+    _, out, _ = check("specs/lenet5.arch", "specs/textcnn.arch", "-f", "text")
     assert out.count("Output (CxHxW)") == 1 and out.count("Output (CxL)") == 1
     assert out.index("Output (CxHxW)") < out.index("Output (CxL)")
 
@@ -208,21 +199,21 @@ def test_each_network_gets_its_own_header(capsys):
     (["-f", "csv", "--batch", "8"], "csv has no totals for --batch to scale"),
     (["--depth", "-1"], "expected 0 or more levels"),
 ])
-def test_options_a_format_ignores_are_usage_errors(argv, message, capsys):
-    code, out, err = check(capsys, "specs/lenet_mnist.arch", *argv)
+def test_options_a_format_ignores_are_usage_errors(argv, message, check):
+    code, out, err = check("specs/lenet_mnist.arch", *argv)
     assert code == 2 and out == ""
     assert message in err
 
 
-def test_json_options_from_an_inferred_format_are_refused_too(tmp_path, capsys):
+def test_json_options_from_an_inferred_format_are_refused_too(tmp_path, check):
     target = tmp_path / "t.json"
-    code, _, err = check(capsys, "specs/lenet_mnist.arch", "-o", str(target), "--depth", "0")
+    code, _, err = check("specs/lenet_mnist.arch", "-o", str(target), "--depth", "0")
     assert code == 2 and "json always lists every layer" in err
     assert not target.exists()
 
 
-def test_json_keeps_layout_chw_and_batch(capsys):
-    code, out, _ = check(capsys, "specs/lenet_mnist.arch", "-f", "json", "--layout", "chw", "--batch", "2")
+def test_json_keeps_layout_chw_and_batch(check):
+    code, out, _ = check("specs/lenet_mnist.arch", "-f", "json", "--layout", "chw", "--batch", "2")
     assert code == 0 and json.loads(out)["input"] == [1, 28, 28]
 
 
@@ -245,23 +236,23 @@ def test_the_library_refuses_them_as_well():
     ("t.txt", "LeNet: input 1x28x28\n---"),
     ("table.out", "LeNet: input 1x28x28\n---"),  # unknown extension: plain text, no box drawing
 ])
-def test_output_format_follows_the_extension(name, marker, tmp_path, capsys):
+def test_output_format_follows_the_extension(name, marker, tmp_path, check):
     target = tmp_path / name
-    code, out, _ = check(capsys, "specs/lenet_mnist.arch", "-o", str(target))
+    code, out, _ = check("specs/lenet_mnist.arch", "-o", str(target))
     assert code == 0 and out == ""
     text = target.read_text(encoding="utf-8")
     assert marker in text
     assert "─" not in text and "\033" not in text
 
 
-def test_an_explicit_format_wins_over_the_extension(tmp_path, capsys):
+def test_an_explicit_format_wins_over_the_extension(tmp_path, check):
     target = tmp_path / "t.md"
-    code, _, _ = check(capsys, "specs/lenet_mnist.arch", "-o", str(target), "-f", "csv")
+    code, _, _ = check("specs/lenet_mnist.arch", "-o", str(target), "-f", "csv")
     assert code == 0 and target.read_text(encoding="utf-8").startswith("network,index,name")
 
 
-def test_stdout_defaults_to_the_terminal_table(capsys):
-    _, out, _ = check(capsys, "specs/lenet_mnist.arch")
+def test_stdout_defaults_to_the_terminal_table(check):
+    _, out, _ = check("specs/lenet_mnist.arch")
     assert "─" in out
 
 
@@ -296,8 +287,8 @@ def test_small_totals_print_no_redundant_rounding():
 
 # -- LaTeX typesets sizes and arrows; one-layer folds show one index ---------------
 
-def test_latex_typesets_every_size_and_arrow(capsys):
-    _, out, _ = check(capsys, "specs/alexnet.arch", "-f", "latex")
+def test_latex_typesets_every_size_and_arrow(check):
+    _, out, _ = check("specs/alexnet.arch", "-f", "latex")
     assert r"$11\times11$, s4, p0" in out
     assert r"9216 $\rightarrow$ 4096" in out
     assert r"$96\times55\times55$" in out

@@ -9,9 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from archdsl.cli import main
-from .conftest import ROOT
-
 ERRORS = Path(__file__).resolve().parent / "errors"
 CASES = sorted(ERRORS.glob("*.arch"))
 # Inputs that are not an .arch file of the corpus: name -> the check argument.
@@ -19,25 +16,12 @@ SPECIAL = {"directory_as_spec": "tests/errors/uses", "missing_file": "tests/erro
 
 
 @pytest.fixture(autouse=True)
-def _plain(monkeypatch):
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.delenv("FORCE_COLOR", raising=False)
-    monkeypatch.chdir(ROOT)  # messages name files relative to the repository
+def _plain(plain):
+    pass
 
 
-def run_check(capsys, *argv):
-    capsys.readouterr()
-    code = main(["check", *argv, "-f", "json"])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def compare(request, expected: Path, text: str) -> None:
-    if request.config.getoption("--update-golden"):
-        expected.write_text(text, encoding="utf-8", newline="\n")
-        return
-    assert expected.exists(), f"missing {expected}; run pytest --update-golden and review it"
-    assert text == expected.read_text(encoding="utf-8")
+def run_check(cli, *argv):
+    return cli("check", *argv, "-f", "json")
 
 
 def test_corpus_is_large_enough():
@@ -45,28 +29,28 @@ def test_corpus_is_large_enough():
 
 
 @pytest.mark.parametrize("spec", [c for c in CASES if not c.name.startswith("warn_")], ids=lambda p: p.stem)
-def test_error_message(spec, capsys, request):
-    code, out, err = run_check(capsys, f"tests/errors/{spec.name}")
+def test_error_message(spec, cli, golden):
+    code, out, err = run_check(cli, f"tests/errors/{spec.name}")
     assert code == 1
     assert out == ""  # no partial table on error
     assert "Traceback" not in err
-    compare(request, spec.with_suffix(".expected"), err)
+    golden(spec.with_suffix(".expected"), err)
 
 
 @pytest.mark.parametrize("name", sorted(SPECIAL))
-def test_not_a_spec(name, capsys, request):
+def test_not_a_spec(name, cli, golden):
     """A command-line argument that is not a file is a usage error (exit 2), like a bad flag."""
-    code, out, err = run_check(capsys, SPECIAL[name])
+    code, out, err = run_check(cli, SPECIAL[name])
     assert code == 2 and out == ""
-    compare(request, ERRORS / f"{name}.expected", err)
+    golden(ERRORS / f"{name}.expected", err)
 
 
 @pytest.mark.parametrize("spec", [c for c in CASES if c.name.startswith("warn_")], ids=lambda p: p.stem)
-def test_warning_message(spec, capsys, request):
-    code, out, err = run_check(capsys, f"tests/errors/{spec.name}")
+def test_warning_message(spec, cli, golden):
+    code, out, err = run_check(cli, f"tests/errors/{spec.name}")
     assert code == 0 and out.startswith("{")
-    compare(request, spec.with_suffix(".expected"), err)
-    strict, _, strict_err = run_check(capsys, f"tests/errors/{spec.name}", "--strict")
+    golden(spec.with_suffix(".expected"), err)
+    strict, _, strict_err = run_check(cli, f"tests/errors/{spec.name}", "--strict")
     n = err.count(": warning: ")
     closing = f"archdsl: error: {n} warning{'s' if n > 1 else ''} treated as errors (--strict)\n"
     assert strict == 1 and strict_err == err + closing

@@ -16,23 +16,22 @@ from .conftest import SPECS
 ALEXNET_224 = "network A {\n  input 3x224x224\n  conv 96 k=11 s=4\n}\n"
 
 
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+@pytest.fixture
+def run(cli):
+    return cli
 
 
 # -- exit codes -------------------------------------------------------------------
 
-def test_exit_0_on_a_good_spec(capsys):
-    code, out, err = run(capsys, "check", SPECS / "lenet_mnist.arch", "-f", "text")
+def test_exit_0_on_a_good_spec(run):
+    code, out, err = run("check", SPECS / "lenet_mnist.arch", "-f", "text")
     assert code == 0 and "1,256,080" in out and err == ""
 
 
-def test_exit_1_on_a_spec_error(tmp_path, capsys):
+def test_exit_1_on_a_spec_error(tmp_path, run):
     spec = tmp_path / "bad.arch"
     spec.write_text("network N {\n  input 3x8x8\n  conv 4 k=9\n}\n")
-    code, out, err = run(capsys, "check", spec)
+    code, out, err = run("check", spec)
     assert code == 1 and out == ""
     assert err.startswith(f"{spec}:3:3: error: conv output height and width collapse below 1")
 
@@ -56,14 +55,14 @@ def test_exit_2_on_usage_errors(argv, capsys):
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_warnings_keep_exit_0_unless_strict(tmp_path, capsys):
+def test_warnings_keep_exit_0_unless_strict(tmp_path, run):
     spec = tmp_path / "a.arch"
     spec.write_text(ALEXNET_224)
-    code, out, err = run(capsys, "check", spec, "-f", "json")
+    code, out, err = run("check", spec, "-f", "json")
     assert code == 0
     assert "warning: conv output size is not whole" in err
     assert "(224 - 11 + 0)/4 + 1 = 54.25" in err
-    code, _, _ = run(capsys, "check", spec, "--strict")
+    code, _, _ = run("check", spec, "--strict")
     assert code == 1
 
 
@@ -207,15 +206,15 @@ def test_an_interrupted_writer_leaves_the_previous_file(tmp_path):
     assert os.listdir(tmp_path) == ["model.onnx"]
 
 
-def test_check_output_file_untouched_when_the_spec_fails(tmp_path, capsys):
+def test_check_output_file_untouched_when_the_spec_fails(tmp_path, run):
     out = tmp_path / "table.md"
     out.write_text("keep me")
     bad = tmp_path / "bad.arch"
     bad.write_text("network N { input 3x8x8\n fc 10 }")
-    code, _, err = run(capsys, "check", bad, "-f", "markdown", "-o", out)
+    code, _, err = run("check", bad, "-f", "markdown", "-o", out)
     assert code == 1 and "fc needs a flat vector" in err
     assert out.read_text() == "keep me"
-    code, _, _ = run(capsys, "check", SPECS / "lenet_mnist.arch", "-f", "markdown", "-o", out)
+    code, _, _ = run("check", SPECS / "lenet_mnist.arch", "-f", "markdown", "-o", out)
     assert code == 0 and "1,256,080" in out.read_text()
     assert sorted(os.listdir(tmp_path)) == ["bad.arch", "table.md"]
 

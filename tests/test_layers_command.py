@@ -6,20 +6,17 @@ import re
 
 import pytest
 
-from archdsl.cli import main
 from archdsl.cli.layers import spec_value
 from archdsl.core.ops import REGISTRY
 
 
-def layers(capsys, *argv) -> tuple[int, str, str]:
-    capsys.readouterr()
-    code = main(["layers", *argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+@pytest.fixture
+def layers(cli):
+    return lambda *argv: cli("layers", *argv)
 
 
-def test_lists_every_kind_once(capsys):
-    code, out, _ = layers(capsys)
+def test_lists_every_kind_once(layers):
+    code, out, _ = layers()
     assert code == 0
     headings = [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")]
     kinds = {cls for cls in REGISTRY.values()}
@@ -27,8 +24,8 @@ def test_lists_every_kind_once(capsys):
     assert "fc | linear | dense" in headings
 
 
-def test_no_python_spellings(capsys):
-    _, out, _ = layers(capsys)
+def test_no_python_spellings(layers):
+    _, out, _ = layers()
     assert not re.search(r"\b(None|True|False)\b", out)
     assert "1e-05" not in out
     for line in out.splitlines():
@@ -36,8 +33,8 @@ def test_no_python_spellings(capsys):
             assert re.search(r"; (required|default: \S+|key=\w+)$", line), line
 
 
-def test_defaults_read_like_a_spec(capsys):
-    _, out, _ = layers(capsys, "bn", "conv", "maxpool")
+def test_defaults_read_like_a_spec(layers):
+    _, out, _ = layers("bn", "conv", "maxpool")
     assert "eps: added to the variance; key=eps; default: 1e-5" in out
     assert "affine: learn a per-channel scale and shift; key=affine; default: true" in out
     assert "bias: add a learned bias; key=bias; default: true" in out
@@ -48,27 +45,27 @@ def test_defaults_read_like_a_spec(capsys):
 
 
 @pytest.mark.parametrize("name", ["conv", "linear", "dense", "FC", "batchnorm"])
-def test_one_kind_by_keyword_or_alias(name, capsys):
-    code, out, _ = layers(capsys, name)
+def test_one_kind_by_keyword_or_alias(name, layers):
+    code, out, _ = layers(name)
     assert code == 0
     heading = out.splitlines()[0]
     assert name.lower() in heading.split(":")[0].split(" | ")
     assert sum(1 for line in out.splitlines() if not line.startswith(" ")) == 1
 
 
-def test_a_kind_named_twice_prints_once(capsys):
-    _, out, _ = layers(capsys, "fc", "linear")
+def test_a_kind_named_twice_prints_once(layers):
+    _, out, _ = layers("fc", "linear")
     assert out.count("fc | linear | dense:") == 1
 
 
-def test_unknown_kind_is_a_usage_error_with_a_suggestion(capsys):
-    code, out, err = layers(capsys, "cnv")
+def test_unknown_kind_is_a_usage_error_with_a_suggestion(layers):
+    code, out, err = layers("cnv")
     assert code == 2 and out == ""
     assert "unknown layer kind 'cnv'; did you mean 'conv'?" in err
 
 
-def test_unknown_kind_without_a_close_match(capsys):
-    code, _, err = layers(capsys, "xyzzy")
+def test_unknown_kind_without_a_close_match(layers):
+    code, _, err = layers("xyzzy")
     assert code == 2
     assert "unknown layer kind 'xyzzy'; `archdsl layers` lists them all" in err
 

@@ -11,7 +11,7 @@ from archdsl.cli.common import (
     check_spec_path,
     load_networks,
     positive,
-    print_diagnostics,
+    report_errors,
     report_warnings,
     use_color,
     write_output,
@@ -70,7 +70,7 @@ def run(args) -> int:
             loaded = load_networks(path, args)
         except ArchError as exc:
             failed += 1
-            _report_failure(exc)
+            report_errors(exc)
             continue
         status = max(status, report_warnings(loaded, args))
         nets.extend(loaded)
@@ -85,10 +85,3 @@ def run(args) -> int:
         text = render_report(nets, fmt, layout=args.layout, depth=args.depth, batch=args.batch, color=color)
         write_output(args.output, text)
     return 1 if failed else status
-
-
-def _report_failure(exc: ArchError) -> None:
-    print_diagnostics(exc.diagnostics)
-    n = sum(1 for d in exc.diagnostics if d.severity == "error")
-    if n > 1:
-        print(f"{n} errors", file=sys.stderr)

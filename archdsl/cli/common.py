@@ -123,6 +123,14 @@ def print_diagnostics(diagnostics: list[Diagnostic], stream=None) -> None:
         print(text, file=stream)
 
 
+def report_errors(exc) -> None:
+    """Print a spec's diagnostics and, after several errors, their count."""
+    print_diagnostics(exc.diagnostics)
+    n = sum(1 for d in exc.diagnostics if d.severity == "error")
+    if n > 1:
+        print(f"{n} errors", file=sys.stderr)
+
+
 def report_warnings(nets, args) -> int:
     """Print warnings; with --strict they make the exit code 1."""
     warnings = [w for n in nets for w in n.warnings]
@@ -140,10 +148,5 @@ def write_output(path: str | None, text: str) -> None:
     if path is None or path == "-":
         sys.stdout.write(text)
         return
-    from archdsl.atomic import write_atomic
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{path} is a directory; give a file name")
-    if not target.parent.exists():
-        raise UsageError(f"directory {target.parent} does not exist")
-    write_atomic(target, text)
+    from archdsl.atomic import check_writable, write_atomic
+    write_atomic(check_writable(path), text)

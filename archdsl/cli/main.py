@@ -42,14 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    from archdsl.cli.common import print_diagnostics
+    from archdsl.cli.common import report_errors
     try:
         return args.run(args)
     except ArchError as exc:
-        print_diagnostics(exc.diagnostics)
-        n = sum(1 for d in exc.diagnostics if d.severity == "error")
-        if n > 1:
-            print(f"{n} errors", file=sys.stderr)
+        report_errors(exc)
         return EXIT_SPEC
     except UsageError as exc:
         print(f"archdsl: error: {exc}", file=sys.stderr)

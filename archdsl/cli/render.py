@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from archdsl.atomic import check_writable
 from archdsl.cli.common import add_spec_options, load_one, report_warnings
 from archdsl.errors import UsageError
 from archdsl.text import LAYOUTS
@@ -82,11 +83,7 @@ def _check_target(target: Path, ext: str, style: str) -> None:
         raise UsageError(f"the volume style writes SVG; name the output *.svg, not {target.name}")
     if style == "graph" and ext not in GRAPH_EXTS:
         raise UsageError(f"cannot tell the format of {target.name}; use one of {', '.join(GRAPH_EXTS)}")
-    if target.is_dir():
-        raise UsageError(f"{target} is a directory; give a file name")
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.exists():
-        raise UsageError(f"directory {parent} does not exist")
+    check_writable(target)
 
 
 def _write(target: Path, data: str | bytes) -> None:

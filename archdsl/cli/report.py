@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from archdsl.cli.common import add_spec_options, load_one, positive, report_warnings, write_output
+from archdsl.cli.common import add_spec_options, at_least, load_one, positive, report_warnings, write_output
 from archdsl.errors import UsageError
 from archdsl.text import LAYOUTS
 
@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
     p.add_argument("--layout", choices=LAYOUTS, default="chw",
                    help="write shapes as CxHxW (PyTorch) or HxWxC (lecture tables)")
     p.add_argument("--collapse", action="store_true", help="fold blocks and repeats in the diagrams")
-    p.add_argument("--depth", type=int, default=None, metavar="N",
+    p.add_argument("--depth", type=at_least(0, "0 or more levels"), default=None, metavar="N",
                    help="fold blocks nested deeper than N in the table")
     p.add_argument("--batch", type=positive, default=1, metavar="N", help="batch size for memory figures")
     p.set_defaults(run=run)

@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from archdsl.atomic import atomic_path
+from archdsl.atomic import atomic_path, check_writable
 from archdsl.errors import ArchError, Diagnostic, UsageError
 from archdsl.text import axes_text
 
@@ -86,11 +86,7 @@ def export_module(model, input_shape, path: str | Path, *, opset: int = DEFAULT_
     model = model.eval()
     example = torch.randn(2 if dynamic_batch else 1, *input_shape)
     axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{path} is a directory; give a file name")
-    if not target.parent.exists():
-        raise UsageError(f"directory {target.parent} does not exist")
+    target = check_writable(path)
     with atomic_path(target, suffix=".onnx") as tmp:
         with torch.no_grad(), warnings.catch_warnings():
             # The exporter narrates its constant folding (LRN's slices); not the user's concern.
