@@ -163,7 +163,7 @@ def test_predict(trained, tiny, tmp_path, capsys):
     assert len(lines) == 4 and all(len(line.split()) == 5 for line in lines)
     code, out, _ = cli(capsys, "predict", tiny, trained / "best.pt", *files, "-f", "json")
     predicted = [int(p["top"][0]["class"]) for p in json.loads(out)]
-    assert sum(p == int(t) for p, t in zip(predicted, digits.y[:4])) >= 3
+    assert sum(p == int(t) for p, t in zip(predicted, digits.y[:4], strict=True)) >= 3
     code, out, _ = cli(capsys, "predict", tiny, trained / "best.pt", files[0], "-f", "csv", "--top", "3")
     assert out.splitlines()[0] == "file,rank,class,probability" and len(out.splitlines()) == 4
     code, _, err = cli(capsys, "predict", tiny, trained / "best.pt", tmp_path / "missing.png")

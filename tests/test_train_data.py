@@ -219,7 +219,8 @@ def test_class_count_mismatch():
     with pytest.raises(archdsl.ArchError) as info:
         prepare(spec("1x8x8", classes=7), load_data("digits"), None, validation=0.2, seed=0, resize=False)
     d = info.value.first
-    assert (d.message, d.hint, d.line) == ("the spec's output has 7 classes, the data has 10", "make the last layer fc 10", 4)
+    assert (d.message, d.hint, d.line) == ("the spec's output has 7 classes, the data has 10",
+                                           "make the last layer fc 10", 4)
     assert d.notes == ["data: digits, classes 0, 1, 2, 3, 4, 5, ..."]
 
 

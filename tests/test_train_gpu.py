@@ -52,7 +52,7 @@ def test_cuda_resume_is_exact(tmp_path):
     resumed = train(SPEC, TrainOptions(resume=tmp_path / "cut" / "last.pt", device="cuda", progress="quiet",
                                        report=False))
     # cuDNN may pick non-deterministic kernels, so exactness is asked of the CPU only.
-    for a, b in zip(whole.history, resumed.history):
+    for a, b in zip(whole.history, resumed.history, strict=True):
         assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-3, abs=1e-3)
 
 

@@ -156,8 +156,8 @@ def test_early_stopping(tmp_path):
     spec = TINY.replace("epochs 3", "epochs 6\n  early_stop patience=2 monitor=val_acc min_delta=1")
     result = run(tmp_path, spec)
     assert len(result.history) == 3 and result.best_epoch == 1
-    assert result.stopped == "early stop: no better val_acc for 2 epochs (best %.4f at epoch 1)" % \
-        result.history[0]["val_acc"]
+    best = result.history[0]["val_acc"]
+    assert result.stopped == f"early stop: no better val_acc for 2 epochs (best {best:.4f} at epoch 1)"
 
 
 def test_max_steps_and_jsonl_log(tmp_path):

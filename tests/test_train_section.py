@@ -97,7 +97,7 @@ def test_mistakes_are_all_reported_in_order():
         t.arch:7:15: error: unknown training setting 'epocs'
          7 |   batch 12.5; epocs 90
            |               ^^^^^
-        hint: did you mean 'epochs'? the settings are: optimizer, schedule, loss, early_stop, clip, augment, batch, epochs, seed, validation
+        hint: did you mean 'epochs'? the settings are: {SETTINGS}
         t.arch:8:12: error: unknown schedule 'plateu'
          8 |   schedule plateu factor=0.1
            |            ^^^^^^
@@ -114,7 +114,7 @@ def test_mistakes_are_all_reported_in_order():
         t.arch:11:3: error: clip needs norm (largest gradient norm)
          11 |   clip
             |   ^^^^
-        hint: for example `clip 5`""")
+        hint: for example `clip 5`""").format(SETTINGS=", ".join(SETTINGS))
 
 
 @pytest.mark.parametrize("body, message, hint", [

@@ -131,7 +131,7 @@ def _layer_differences(saved: dict, arch: dict) -> tuple[list[str], int | None]:
             continue
         first = j1 if first is None else first
         pairs = min(i2 - i1, j2 - j1) if tag == "replace" else 0
-        for a, b in zip(old[i1:i1 + pairs], new[j1:j1 + pairs]):
+        for a, b in zip(old[i1:i1 + pairs], new[j1:j1 + pairs], strict=True):
             if a[0] == b[0]:
                 notes.append(f"{a[0]}: checkpoint {_row(a, name=False)}, spec {_row(b, name=False)}")
             else:

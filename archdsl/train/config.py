@@ -12,8 +12,9 @@ No torch, numpy or matplotlib: `archdsl check` imports this module.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from .package import UsageError
 
@@ -231,7 +232,7 @@ class TrainConfig:
         return {name: getattr(self, name) for name in SETTINGS}
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         return cls(**{name: values[name] for name in SETTINGS if name in values})
 
 

@@ -38,11 +38,10 @@ def render_png(history: list[dict], title: str, *, loss_name: str = "cross-entro
     acc_ax.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     if show_lr:
         lr_ax = axes[2]
-        lr_ax.plot(epochs, lrs, marker="o", markersize=3, color="#2ca02c", label="learning rate")
+        lr_ax.plot(epochs, lrs, marker="o", markersize=3, color="#2ca02c")
         lr_ax.set(title="Learning rate", xlabel="epoch", ylabel="learning rate (at epoch start)")
-        if max(lrs) / max(min(lrs), 1e-30) > 20:
+        if max(lrs) / max(min(lrs), 1e-30) > 100:  # step decays read best on a log scale
             lr_ax.set_yscale("log")
-        lr_ax.legend(loc="best", frameon=False)
     for ax in axes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, alpha=0.3)
@@ -50,6 +49,13 @@ def render_png(history: list[dict], title: str, *, loss_name: str = "cross-entro
             ax.axvline(best, color=BEST_COLOUR, linestyle=":", linewidth=1)
     if best is not None and len(epochs) > 1:
         acc_ax.plot([], [], color=BEST_COLOUR, linestyle=":", label=f"best (epoch {best})")
+    if best is not None and has_val:
+        # The figure a lecture quotes: the best epoch's validation accuracy, on the curve.
+        value = history[epochs.index(best)]["val_acc"] * 100
+        acc_ax.plot([best], [value], marker="o", markersize=8, markerfacecolor="none", color=VAL_COLOUR)
+        acc_ax.annotate(f"{value:.1f}%", (best, value), textcoords="offset points", xytext=(-7, -7),
+                        ha="right", va="top", color=VAL_COLOUR, fontsize=9,
+                        bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none"})
     for ax in (loss_ax, acc_ax):
         ax.legend(loc="best", frameon=False)
     out = io.BytesIO()

@@ -222,7 +222,7 @@ def read_image(path: Path, *, size: tuple[int, int] | None = None, grey: bool | 
 
 def _check_same_size(images, files, root):
     shapes: dict[tuple, list] = {}
-    for image, (f, _) in zip(images, files):
+    for image, (f, _) in zip(images, files, strict=True):
         shapes.setdefault(image.shape, []).append(f)
     if len(shapes) > 1:
         counts = ", ".join(f"{'x'.join(map(str, s))}: {len(fs)} (e.g. {fs[0].relative_to(root)})"

@@ -110,8 +110,8 @@ def predict_files(loaded: Loaded, files: list[str], top: int = 1) -> list[Predic
     names = _names(loaded.classes, probs.shape[1])
     k = min(top, probs.shape[1])
     values, indices = probs.topk(k, dim=1)
-    return [Prediction(f, [(names[i], float(v)) for v, i in zip(vs.tolist(), ix.tolist())])
-            for f, vs, ix in zip(files, values, indices)]
+    return [Prediction(f, [(names[i], float(v)) for v, i in zip(vs.tolist(), ix.tolist(), strict=True)])
+            for f, vs, ix in zip(files, values, indices, strict=True)]
 
 
 def _names(classes: list[str], k: int) -> list[str]:

@@ -11,8 +11,8 @@ reporter wants an update, so a GPU is not made to wait on every step."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 

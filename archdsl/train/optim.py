@@ -8,7 +8,6 @@ import torch
 
 from .config import TrainConfig
 
-
 # -- optimisers -----------------------------------------------------------------------
 
 def _sgd(params, o):
@@ -36,7 +35,7 @@ def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
 # -- losses ---------------------------------------------------------------------------
 
 LOSSES = {
-    "crossentropy": lambda l: torch.nn.CrossEntropyLoss(label_smoothing=l["label_smoothing"]),
+    "crossentropy": lambda loss: torch.nn.CrossEntropyLoss(label_smoothing=loss["label_smoothing"]),
 }
 
 

@@ -144,7 +144,7 @@ def convert_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
 def resample(x: torch.Tensor, size, chunk: int = 4096) -> torch.Tensor:
     """Bilinear, antialiased when shrinking (so thin strokes are not lost), in
     chunks so a large set does not need twice its memory at once."""
-    shrink = any(s < h for s, h in zip(size, x.shape[2:]))
+    shrink = any(s < h for s, h in zip(size, x.shape[2:], strict=True))
     parts = [F.interpolate(x[i:i + chunk], size=tuple(size), mode="bilinear", align_corners=False,
                            antialias=shrink) for i in range(0, len(x), chunk)]
     return torch.cat(parts) if parts else x.new_zeros((0, x.shape[1], *size))

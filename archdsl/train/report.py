@@ -40,7 +40,7 @@ def confusion_text(c: Classification) -> str:
     width = max([len(n) for n in names] + [len(str(int(c.matrix.max()))) if c.matrix.size else 1, 4])
     head = " " * (width + 2) + " ".join(f"{n[:width]:>{width}}" for n in names)
     lines = ["confusion matrix (rows: true class, columns: predicted)", head]
-    for name, row in zip(names, c.matrix):
+    for name, row in zip(names, c.matrix, strict=True):
         lines.append(f"{name[:width]:>{width}}  " + " ".join(f"{int(v):>{width}}" for v in row))
     return "\n".join(lines)
 
@@ -123,7 +123,7 @@ def _confusion_table(c: Classification) -> str:
     names = [_e(n) for n in c.classes]
     head = "<tr><th>true \\ predicted</th>" + "".join(f"<th>{n}</th>" for n in names) + "</tr>"
     rows = []
-    for name, row in zip(names, c.matrix):
+    for name, row in zip(names, c.matrix, strict=True):
         total = row.sum() or 1
         cells = []
         for v in row:
@@ -148,4 +148,5 @@ def _history_table(history: list[dict]) -> str:
         cells += [f"{r['samples_per_s']:,.0f}", f"{r['time_s']:.1f} s"]
         cls = " class='best'" if r.get("best") else ""
         rows.append(f"<tr{cls}>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + "</tr>")
-    return f"<table>{head}<tbody>{''.join(rows)}</tbody></table><p class='sub'>bold: the best epoch so far</p>"
+    note = "<p class='sub'>bold: epochs that improved on the best so far</p>"
+    return f"<table>{head}<tbody>{''.join(rows)}</tbody></table>{note}"

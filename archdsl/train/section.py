@@ -13,9 +13,18 @@ from __future__ import annotations
 import difflib
 from dataclasses import replace
 
+from .config import (
+    SETTINGS,
+    BadValue,
+    Setting,
+    TrainConfig,
+    defaults_of,
+    find_problems,
+    number_text,
+    setting_text,
+    value_text,
+)
 from .package import ArchError, Diagnostic, EvalError, evaluate, syntax
-from .config import (SETTINGS, BadValue, Setting, TrainConfig, defaults_of, find_problems, number_text,
-                     setting_text, value_text)
 
 # Statements that are structure, not settings, by their syntax node type.
 _STRUCTURE = {syntax.Repeat: "repeat", syntax.Merge: "concat/add", syntax.Residual: "residual"}

@@ -128,7 +128,7 @@ class _Run:
             if self.ctx.main:
                 self.interrupted(trainer.state)
             raise
-        if state.stopped and self.ctx.main:
+        if state.stopped and self.ctx.main and self.options.progress != "quiet":
             print(state.stopped, file=sys.stderr)
         result = TrainResult(self.out, self.config, state.history, state.best_epoch, state.stopped,
                              {k: self.out / v for k, v in FILES.items()})
@@ -315,8 +315,9 @@ class _Run:
         png = render_png(result.history, self.curves_title())
         write_text(self.out / FILES["curves"], png)
         page = report.html_report(
-            title=f"{self.net.name}: training report", facts=self.facts(result, data), settings=summary_lines(self.config),
-            curves_png=png, history=result.history, classification=c, evaluated_on=title)
+            title=f"{self.net.name}: training report", facts=self.facts(result, data),
+            settings=summary_lines(self.config), curves_png=png, history=result.history, classification=c,
+            evaluated_on=title)
         write_text(self.out / FILES["report"], page)
         if self.options.progress != "quiet":
             print(report.text_report(c, title), file=self.stdout)
@@ -326,13 +327,14 @@ class _Run:
     def facts(self, result: TrainResult, data: Prepared) -> list[tuple[str, str]]:
         rows = result.history
         best = next((r for r in rows if r["epoch"] == result.best_epoch), rows[-1] if rows else None)
+        world = f", {self.ctx.world} processes" if self.ctx.distributed else ""
+        stopped = f" ({result.stopped})" if result.stopped else ""
+        n_val = len(data.val_y) if data.val_y is not None else 0
         facts = [("network", self.net.name), ("spec", str(self.net.layers[0].node.span.file)),
                  ("data", f"{data.train_name}, {len(data.train_y):,} training samples"),
-                 ("validation", f"{data.val_name or 'held out from the training data'}, "
-                                f"{len(data.val_y) if data.val_y is not None else 0:,} samples"),
-                 ("device", _device_text(self.device) + (f", {self.ctx.world} processes" if self.ctx.distributed else "")),
-                 ("precision", self.options.precision),
-                 ("epochs", f"{len(rows)} run" + (f" ({result.stopped})" if result.stopped else ""))]
+                 ("validation", f"{data.val_name or 'held out from the training data'}, {n_val:,} samples"),
+                 ("device", _device_text(self.device) + world), ("precision", self.options.precision),
+                 ("epochs", f"{len(rows)} of {self.config.epochs}{stopped}")]
         if best is not None and best.get("val_acc") is not None:
             facts.append(("best epoch", f"{best['epoch']}: validation accuracy {best['val_acc']:.2%}, "
                                         f"loss {best['val_loss']:.4f}"))
