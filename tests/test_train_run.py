@@ -160,6 +160,12 @@ def test_early_stopping(tmp_path):
     assert result.stopped == f"early stop: no better val_acc for 2 epochs (best {best:.4f} at epoch 1)"
 
 
+def test_a_diverging_run_stops_and_says_why(tmp_path):
+    result = run(tmp_path, overrides={"lr": 1e8}, report=False)
+    assert len(result.history) == 1
+    assert result.stopped.startswith("stopped: the training loss became nan in epoch 1; lower the learning rate")
+
+
 def test_max_steps_and_jsonl_log(tmp_path):
     result = run(tmp_path, max_steps=2, log_format="jsonl", report=False)
     assert result.stopped == "--max-steps 2 reached" and len(result.history) == 1

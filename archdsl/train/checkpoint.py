@@ -9,17 +9,15 @@ with the spec at hand. `model` holds the `state_dict`, whose keys read like
 the spec's layer names (`conv1.weight`)."""
 from __future__ import annotations
 
-import contextlib
 import difflib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
-from .package import ArchError, Diagnostic, UsageError
+from .package import ArchError, Diagnostic, UsageError, atomic_path
 
 FORMAT = "archdsl-checkpoint/1"
 
@@ -42,25 +40,10 @@ def spec_hash(arch: dict) -> str:
 def save(path: Path, payload: dict) -> None:
     """torch.save to a temporary file beside `path`, then rename over it: an
     interrupted write never leaves a broken checkpoint or loses the previous one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a checkpoint is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        torch.save(payload, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def load(path) -> dict:

@@ -3,18 +3,24 @@ arguments, call session.py / inference.py, print.
 
 `add_parsers(sub)` registers all three on archdsl's subcommand parser;
 `main(argv)` runs them standalone (`python -m archdsl.train train ...`,
-which is also what `--nproc` and torchrun start)."""
+which is also what `--nproc` and torchrun start). Importing this module
+imports no torch (registering the commands must not slow `archdsl check`),
+and a missing optional package is named with the install command."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
 
-from . import distributed
 from .metrics import FORMATS as LOG_FORMATS
-from .package import ArchError, UsageError, cli_common
-from .progress import MODES
+from .package import ArchError, UsageError, check_writable, cli_common
+from .progress import MODES as PROGRESS_MODES
+
+# Import name -> distribution, for the message when one is missing.
+PACKAGES = {"torch": "torch", "numpy": "numpy", "sklearn": "scikit-learn", "matplotlib": "matplotlib",
+            "PIL": "Pillow", "rich": "rich"}
 
 TRAIN_HELP = "train a spec's network (one CPU, a GPU, or many processes through torchrun)"
 EVAL_HELP = "evaluate a trained checkpoint on a data set"
@@ -84,7 +90,7 @@ def _add_train(sub) -> None:
                    "(default runs/<network>, numbered if taken; with --resume, the checkpoint's folder)")
     o.add_argument("--resume", metavar="CKPT", help="continue from a last.pt exactly where it stopped")
     o.add_argument("--log-format", choices=LOG_FORMATS, default="csv", help="metrics log format (default csv)")
-    o.add_argument("--progress", choices=MODES, default="auto",
+    o.add_argument("--progress", choices=PROGRESS_MODES, default="auto",
                    help="bar (rich), plain (lines for CI logs) or quiet; default auto: bar on a terminal")
     o.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     o.add_argument("--no-report", dest="report", action="store_false",
@@ -126,6 +132,13 @@ def _add_predict(sub) -> None:
 
 # -- running ----------------------------------------------------------------------------
 
+def require(*modules: str) -> None:
+    """A usage error naming every missing package, before any work."""
+    missing = [PACKAGES[m] for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UsageError(f"this command needs {', '.join(missing)}: pip install 'archdsl[train]'")
+
+
 def _load(args):
     common = cli_common()
     net = common.load_one(args.spec, args)
@@ -134,6 +147,9 @@ def _load(args):
 
 
 def run_train(args) -> int:
+    needs = ["torch", "numpy"] + (["sklearn", "matplotlib"] if args.report else [])
+    require(*needs, *(["rich"] if args.progress == "bar" else []))
+    from . import distributed
     from .config import OVERRIDES
     from .session import TrainOptions, train
     if args.nproc is not None and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
@@ -155,8 +171,11 @@ def run_train(args) -> int:
 
 
 def run_eval(args) -> int:
+    require("torch", "numpy", "sklearn")
     from . import report
     from .inference import evaluate, load_trained
+    if args.report:
+        check_writable(args.report)  # before the work, not after
     net, status = _load(args)
     if status:
         return status
@@ -187,6 +206,7 @@ def run_eval(args) -> int:
 
 
 def run_predict(args) -> int:
+    require("torch", "numpy", "PIL")
     from .inference import load_trained, predict_files
     net, status = _load(args)
     if status:
@@ -237,14 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
     args.argv = argv
-    common = cli_common()
     try:
         return args.run(args)
     except ArchError as exc:
-        common.print_diagnostics(exc.diagnostics)
-        n = sum(1 for d in exc.diagnostics if d.severity == "error")
-        if n > 1:
-            print(f"{n} errors", file=sys.stderr)
+        cli_common().report_errors(exc)
         return 1
     except UsageError as exc:
         print(f"archdsl: error: {exc}", file=sys.stderr)

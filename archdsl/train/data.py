@@ -213,7 +213,7 @@ def read_image(path: Path, *, size: tuple[int, int] | None = None, grey: bool | 
             is_grey = img.mode in ("1", "L", "LA", "I", "I;16", "F") if grey is None else grey
             img = img.convert("L" if is_grey else "RGB")
             if size is not None and img.size != (size[1], size[0]):
-                img = img.resize((size[1], size[0]), Image.BILINEAR)
+                img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             pixels = np.asarray(img, dtype=np.float32) / 255.0
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the image ({exc})") from None

@@ -10,6 +10,7 @@ Metrics are summed as tensors on the device and read back only when the
 reporter wants an update, so a GPU is not made to wait on every step."""
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,6 +95,9 @@ class Trainer:
             while state.epoch < config.epochs and state.stopped is None:
                 row = self.epoch(state.epoch + 1)
                 state.epoch += 1
+                if not math.isfinite(row["train_loss"]):
+                    state.stopped = (f"stopped: the training loss became {row['train_loss']} in epoch {row['epoch']}; "
+                                     "lower the learning rate (--lr) or clip the gradients (clip 1)")
                 improved = self.judge(row)
                 row["best"] = improved
                 state.history.append(row)

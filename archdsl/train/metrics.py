@@ -8,9 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from .package import write_atomic
 
 COLUMNS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "samples_per_s", "time_s", "best")
 FORMATS = ("csv", "jsonl")
@@ -40,19 +40,6 @@ def write(path: Path, history: list[dict], fmt: str) -> None:
     write_text(path, render(history, fmt))
 
 
-def write_text(path: Path, text: str | bytes) -> None:
+def write_text(path: Path, data: str | bytes) -> None:
     """Write beside, then rename over: readers never see half a file."""
-    path = Path(path)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; these are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, data)

@@ -6,11 +6,13 @@ here means a move is one line to follow. Only light modules are imported
 usable from `archdsl check`."""
 from __future__ import annotations
 
+from archdsl.atomic import atomic_path, check_writable, write_atomic
 from archdsl.errors import ArchError, Diagnostic, UsageError
 from archdsl.frontend import syntax
 from archdsl.lowering.expressions import EvalError, evaluate
 
-__all__ = ["ArchError", "Diagnostic", "UsageError", "syntax", "EvalError", "evaluate", "cli_common"]
+__all__ = ["ArchError", "Diagnostic", "UsageError", "syntax", "EvalError", "evaluate", "atomic_path",
+           "check_writable", "write_atomic", "cli_common"]
 
 
 def cli_common():

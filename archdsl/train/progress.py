@@ -11,6 +11,7 @@ final report goes to stdout, so `> report.txt` keeps just that). Only rank 0
 reports."""
 from __future__ import annotations
 
+import importlib.util
 import sys
 import time
 
@@ -22,7 +23,8 @@ MODES = ("auto", "bar", "plain", "quiet")
 def make_reporter(mode: str, *, stream=None):
     stream = stream or sys.stderr
     if mode == "auto":
-        mode = "bar" if hasattr(stream, "isatty") and stream.isatty() else "plain"
+        terminal = hasattr(stream, "isatty") and stream.isatty()
+        mode = "bar" if terminal and importlib.util.find_spec("rich") is not None else "plain"
     return REPORTERS[mode](stream)
 
 
