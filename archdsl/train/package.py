@@ -11,8 +11,19 @@ from archdsl.errors import ArchError, Diagnostic, UsageError
 from archdsl.frontend import syntax
 from archdsl.lowering.expressions import EvalError, evaluate
 
-__all__ = ["ArchError", "Diagnostic", "UsageError", "syntax", "EvalError", "evaluate", "atomic_path",
+try:  # the evaluator takes a Context (names in scope) since the expression rework; a dict before
+    from archdsl.lowering.expressions import Context as _Context
+    _NO_NAMES = _Context()
+except ImportError:  # pragma: no cover - the layout before the rework
+    _NO_NAMES = {}
+
+__all__ = ["ArchError", "Diagnostic", "UsageError", "syntax", "EvalError", "constant", "atomic_path",
            "check_writable", "write_atomic", "cli_common"]
+
+
+def constant(expr):
+    """The value of an expression with no names in scope (`2*64`, `5e-4`); EvalError otherwise."""
+    return evaluate(expr, _NO_NAMES)
 
 
 def cli_common():

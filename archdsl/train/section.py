@@ -24,7 +24,7 @@ from .config import (
     setting_text,
     value_text,
 )
-from .package import ArchError, Diagnostic, EvalError, evaluate, syntax
+from .package import ArchError, Diagnostic, EvalError, constant, syntax
 
 # Statements that are structure, not settings, by their syntax node type.
 _STRUCTURE = {syntax.Repeat: "repeat", syntax.Merge: "concat/add", syntax.Residual: "residual"}
@@ -188,13 +188,19 @@ class _Reader:
         self.spans[f"{stmt.op}.{key}"] = span
 
 
+# Expressions a setting may hold besides words and pairs: constants and arithmetic on them.
+_CONSTANTS = (syntax.Num, syntax.Dims, syntax.Str, syntax.BinOp, syntax.Neg)
+
+
 def _value(expr):
     """A plain Python value: numbers, tuples, bare words as str."""
     if isinstance(expr, syntax.Name):
         return expr.id
     if isinstance(expr, syntax.TupleExpr):
         return tuple(_value(e) for e in expr.items)
-    return evaluate(expr, {})
+    if not isinstance(expr, _CONSTANTS):
+        raise EvalError("a training setting takes numbers, words and (a, b) pairs", expr.span)
+    return constant(expr)
 
 
 def _expr_text(expr) -> str:
