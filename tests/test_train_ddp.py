@@ -65,6 +65,7 @@ def test_two_gloo_processes_equal_one(tmp_path):
     assert proc.stderr.count("training Small on digits") == 1
     assert proc.stderr.count("epoch 1/1") == 1
     assert "2 processes" in proc.stderr
+    assert "Warning" not in proc.stderr
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["best.pt", "last.pt", "metrics.csv"]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -66,6 +67,10 @@ def wrap(ctx: Context, model: torch.nn.Module, device: torch.device) -> torch.nn
     if not ctx.distributed:
         return model
     from torch.nn.parallel import DistributedDataParallel
+    # A conv over one input channel gets gradients whose size-1 axis has another
+    # (meaningless) stride than its weight; DDP copies them into its buckets all
+    # the same but warns on every process, which reads like a fault; it is silenced.
+    warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=ids)
 
