@@ -130,7 +130,7 @@ def test_cuda_without_cuda(tiny, capsys):
 
 
 def test_eval(trained, tiny, capsys, tmp_path):
-    code, out, err = cli(capsys, "eval", tiny, trained / "best.pt", "--data", "digits", "--device", "cpu")
+    code, out, err = cli(capsys, "eval", tiny, trained / "best.pt", "--device", "cpu")  # the data it trained on
     assert code == 0, err
     assert out.startswith("Tiny on digits: 1,797 samples, loss ")
     assert "confusion matrix" in out

@@ -109,7 +109,7 @@ def _add_eval(sub) -> None:
     p = sub.add_parser("eval", help=EVAL_HELP, description=EVAL_HELP + " (its test split where it has one).")
     cli_common().add_spec_options(p)
     p.add_argument("checkpoint", metavar="CKPT", help="best.pt or last.pt")
-    p.add_argument("--data", default="digits", metavar="SOURCE", help=DATA_HELP)
+    p.add_argument("--data", metavar="SOURCE", help=DATA_HELP + "; default: the source it was trained on")
     p.add_argument("--resize", action=argparse.BooleanOptionalAction, default=None,
                    help="resample images to the spec's input size (default: as in training)")
     p.add_argument("-f", "--format", choices=("text", "json"), default="text")

@@ -66,10 +66,12 @@ class Evaluation:
     notes: list
 
 
-def evaluate(loaded: Loaded, source: str, *, resize: bool | None = None) -> Evaluation:
+def evaluate(loaded: Loaded, source: str | None = None, *, resize: bool | None = None) -> Evaluation:
     """Loss, accuracy and the classification report of `loaded` on `source`'s
-    test split. `resize` defaults to what training did."""
+    test split. `source` and `resize` default to what training used."""
     from . import report
+    if source is None:
+        source = loaded.payload["data"].get("source", "digits")
     if resize is None:
         resize = bool(loaded.payload.get("resize"))
     shape = tuple(loaded.net.input_shape)

@@ -277,7 +277,7 @@ class _Run:
                      "file": source.name if source else None, "text": source.text if source else None},
             "classes": list(parts.data.classes), "normalisation": {"mean": parts.data.mean, "std": parts.data.std},
             "resize": self.options.resize, "config": self.config.to_dict(),
-            "data": {"train": parts.data.train_name, "val": parts.data.val_name},
+            "data": {"train": parts.data.train_name, "val": parts.data.val_name, "source": self.options.data},
         }
 
     def interrupted(self, state: State) -> None:
