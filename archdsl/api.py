@@ -30,8 +30,8 @@ def loads_all(text: str, name: str = "<string>", *, base: str | Path | None = No
     base_path = Path(base) if base is not None else None
     with gc_paused():
         program = parse(text, name)
-        return [Network(graph, analyse(graph), warnings, program.trains)
-                for graph, warnings in lower_program(program, base_path, limits, input_shape, network)]
+        return [Network(done.graph, analyse(done.graph), done.warnings, program.trains, done.allowed)
+                for done in lower_program(program, base_path, limits, input_shape, network)]
 
 
 def load_all(path: str | Path, **options) -> list[Network]:

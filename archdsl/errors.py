@@ -13,15 +13,31 @@ from archdsl.source import SourceFile, Span
 QUOTE_WIDTH = 100  # columns of a long line quoted around the caret
 
 
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A machine-applicable hint: replace the text of `span` by `text`
+    (an editor offers it as a quick fix; tests apply it and check again)."""
+
+    span: Span
+    text: str
+
+    def to_dict(self) -> dict:
+        s = self.span
+        return {"line": s.line, "col": s.col, "end_line": s.end_line, "end_col": s.end_col, "text": self.text}
+
+
 @dataclass(slots=True)
 class Diagnostic:
-    """One error or warning, pointing at a span of a source file."""
+    """One error or warning, pointing at a span of a source file. A warning
+    has a `code` (`not-whole`) that `# archdsl: allow CODE` on its line silences."""
 
     severity: str  # "error" | "warning"
     message: str
     span: Span | None = None
     notes: list[str] = field(default_factory=list)
     hint: str | None = None
+    fix: Fix | None = None
+    code: str | None = None
 
     @property
     def line(self) -> int:
@@ -43,6 +59,8 @@ class Diagnostic:
             "col": self.col,
             "notes": list(self.notes),
             "hint": self.hint,
+            "code": self.code,
+            "fix": self.fix.to_dict() if self.fix else None,
         }
 
 

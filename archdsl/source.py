@@ -19,6 +19,12 @@ class Span:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
 
+    def text(self) -> str | None:
+        """The source text of a one-line span (None across lines or without the source)."""
+        if self.source is None or self.end_line != self.line:
+            return None
+        return self.source.line(self.line)[self.col - 1: self.end_col - 1]
+
 
 class SourceFile:
     """The text of one spec, kept so diagnostics can quote the offending line."""

@@ -240,7 +240,7 @@ def _errors(text: str) -> list:
     "network N {\n  input 3x8x8\n  conv 16 k=3 +\n}\n",
     "network N {\n  input 3x8x8\n  x:\n}\n",
     "network N {\n  input 3x8x8\n  residul { relu }\n}\n",
-    "network N {\n  input 3x8x8\n  conv 4 k=3 @\n}\n",
+    "network N {\n  input 3x8x8\n  conv 4 k=3 $\n}\n",
     "network N {\n  input 3x8x8\n",
     "block B(c {\n}\n",
 ])
@@ -277,5 +277,5 @@ def test_a_block_used_the_same_wrong_way_is_reported_once():
     errors = _errors("block B(c) {\n  conv c/4 k=1\n}\n"
                      "network N {\n  input 3x8x8\n  B(30)\n  B(30)\n  B(30)\n}\n")
     (error,) = errors
-    assert error.notes == ["in block B, used at t.arch:6:3", "the same error in the use at t.arch:7:3",
+    assert error.notes == ["c / 4 = 30 / 4", "in block B, used at t.arch:6:3", "the same error in the use at t.arch:7:3",
                            "the same error in the use at t.arch:8:3"]

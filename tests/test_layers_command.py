@@ -61,7 +61,7 @@ def test_a_kind_named_twice_prints_once(layers):
 def test_unknown_kind_is_a_usage_error_with_a_suggestion(layers):
     code, out, err = layers("cnv")
     assert code == 2 and out == ""
-    assert "unknown layer kind 'cnv'; did you mean 'conv'?" in err
+    assert "unknown layer kind 'cnv'; did you mean 'conv'" in err
 
 
 def test_unknown_kind_without_a_close_match(layers):

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from archdsl.cli import main
 from archdsl.backends.render.graphviz import find_dot
+from archdsl.cli import main
 
 from .conftest import ROOT
 

@@ -100,17 +100,21 @@ class Node:
 
 @dataclass(slots=True, eq=False)
 class Graph:
-    """A lowered network: nodes in topological order, the first is the input."""
+    """A lowered network: nodes in topological order. `inputs` in the order the
+    spec declares them (the first node is the first input); `outputs` likewise,
+    with their names (`output mask`; "output" for the one unnamed output)."""
 
     name: str
     nodes: list[Node]
     scopes: list[Scope]
     span: Span | None = None
     outputs: list[Node] = field(default_factory=list)
+    inputs: list[Node] = field(default_factory=list)
+    output_names: list[str] = field(default_factory=list)
 
     @property
     def input(self) -> Node:
-        return self.nodes[0]
+        return self.inputs[0] if self.inputs else self.nodes[0]
 
     @property
     def output(self) -> Node:

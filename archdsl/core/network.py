@@ -14,13 +14,14 @@ class Network:
     """A lowered and analysed network: layers with their figures, totals, warnings."""
 
     def __init__(self, graph: Graph, analysis: Analysis, warnings: list[Diagnostic],
-                 train_sections: tuple = ()):
+                 train_sections: tuple = (), allowed: list[Diagnostic] = ()):
         self.graph = graph
         # The spec file's `train { ... }` sections as written (syntax.TrainDef);
         # archdsl.train reads and checks them.
         self.train_sections = tuple(train_sections)
         self.analysis = analysis
         self.warnings = warnings
+        self.allowed = list(allowed)  # warnings silenced by `# archdsl: allow CODE`, still on record
         self.layers: list[Layer] = analysis.layers
         self._by_node = {layer.node: layer for layer in self.layers}
 

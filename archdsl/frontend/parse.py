@@ -3,6 +3,7 @@ output into `syntax` nodes with spans, and keeps looking past a syntax error
 for independent ones (`syntax_errors` words each diagnostic)."""
 from __future__ import annotations
 
+import math
 import threading
 from functools import lru_cache
 
@@ -23,6 +24,12 @@ MAX_SYNTAX_ERRORS = 20  # reported in one run; later ones are rarely independent
 
 class _Body(list):
     """Statements of a `{ ... }` with the span of its braces."""
+
+    span: Span
+
+
+class _Labels(tuple):
+    """The names before a ':' (several only for `a, b: split 2`), with their span."""
 
     span: Span
 
@@ -57,7 +64,12 @@ class _ToAst(Transformer):
 
     def float(self, children):
         (tok,) = children
-        return ast.Num(float(tok), self._tok(tok))
+        value = float(tok)
+        if not math.isfinite(value):
+            # 1e309 reads as infinity: no hyper-parameter means that.
+            raise ArchError(Diagnostic("error", f"the number {tok} is too large", self._tok(tok),
+                                       hint="numbers must be finite (at most about 1.8e308)"))
+        return ast.Num(value, self._tok(tok))
 
     def dims(self, children):
         (tok,) = children
@@ -70,6 +82,39 @@ class _ToAst(Transformer):
     def string(self, children):
         (tok,) = children
         return ast.Str(str(tok)[1:-1], self._tok(tok))
+
+    def ref(self, children):
+        (tok,) = children
+        return ast.Ref(str(tok)[1:], self._tok(tok))
+
+    def flow(self, children):
+        (tok,) = children
+        return ast.Flow(self._tok(tok))
+
+    def attribute(self, children):
+        value, _dot, name = children
+        return ast.Attribute(value, str(name), self._span(children), self._tok(name))
+
+    def function(self, children):
+        name = children[0]
+        return ast.Function(str(name), _nodes(children[1:]), self._span(children), self._tok(name))
+
+    def compare(self, children):
+        left, op, right = children
+        return ast.Compare(str(op), left, right, self._span(children))
+
+    def or_(self, children):
+        return ast.BoolOp("or", children[0], children[-1], self._span(children))
+
+    def and_(self, children):
+        return ast.BoolOp("and", children[0], children[-1], self._span(children))
+
+    def not_(self, children):
+        return ast.Not(children[-1], self._span(children))
+
+    def conditional(self, children):
+        then, _if, cond, _else, orelse = children
+        return ast.Conditional(then, cond, orelse, self._span(children))
 
     def group(self, children):
         return children[1]
@@ -94,12 +139,15 @@ class _ToAst(Transformer):
         return ast.Kwarg(str(key), value, self._span(children), self._tok(key))
 
     def label(self, children):
-        return children[0]
+        labels = _Labels(str(c) for c in children if isinstance(c, Token) and c.type == "NAME")
+        labels.span = self._span(children)
+        return labels
 
     def layer(self, children):
         label, op, *rest = children
         args, kwargs = _split_args(rest)
-        return ast.Layer(_str(label), str(op), self._tok(op), args, kwargs, self._span(children))
+        return ast.Layer(_str(label), str(op), self._tok(op), args, kwargs, self._span(children),
+                         tuple(label) if label else ())
 
     def call(self, children):
         label, block, *rest = children
@@ -138,12 +186,27 @@ class _ToAst(Transformer):
         return (always is not None, list(body), self._span(children))
 
     def residual(self, children):
-        label, _kw, body, shortcut = children
+        label, _kw, optional, body, shortcut = children
         span = self._span(children)
         if shortcut is None:
-            return ast.Residual(_str(label), list(body), None, False, span)
+            return ast.Residual(_str(label), list(body), None, False, span, optional=optional is not None)
         always, sc_body, sc_span = shortcut
-        return ast.Residual(_str(label), list(body), sc_body, always, span, sc_span)
+        return ast.Residual(_str(label), list(body), sc_body, always, span, sc_span, optional is not None)
+
+    def if_stmt(self, children):
+        _kw, cond, body, orelse = children
+        return ast.If(cond, list(body), orelse, self._span(children))
+
+    def else_part(self, children):
+        rest = children[-1]
+        return [rest] if isinstance(rest, ast.If) else list(rest)
+
+    def from_stmt(self, children):
+        label, _kw, source, body = children
+        return ast.From(_str(label), source, list(body), self._span(children))
+
+    def defaults(self, children):
+        return ast.Defaults(list(children[-1]), self._span(children))
 
     # top level
     def use(self, children):
@@ -153,10 +216,13 @@ class _ToAst(Transformer):
         name, default = children[0], (children[2] if len(children) > 2 else None)
         return ast.Param(str(name), default, self._span(children))
 
+    def params(self, children):
+        return [c for c in children if isinstance(c, ast.Param)]
+
     def block(self, children):
-        name, body = children[1], children[-1]
-        params = [c for c in children if isinstance(c, ast.Param)]
-        return ast.BlockDef(str(name), params, list(body), self._span(children), self._tok(name))
+        _kw, name, params, body = children
+        return ast.BlockDef(str(name), params or [], list(body), self._span(children), self._tok(name),
+                            parens=params is not None)
 
     def network(self, children):
         name, body = children[1], children[-1]
@@ -176,24 +242,32 @@ class _ToAst(Transformer):
                 program.networks.append(item)
             elif isinstance(item, ast.TrainDef):
                 program.trains.append(item)
+            elif isinstance(item, ast.Defaults):
+                program.defaults.append(item)
         return program
 
 
 def _start_of(item):
     if isinstance(item, Token):
         return item.line, item.column
-    if isinstance(item, tuple):  # a shortcut: (always, body, span)
-        item = item[2]
-        return item.line, item.col
-    span = item.span
+    span = _item_span(item)
     return span.line, span.col
 
 
 def _end_of(item):
     if isinstance(item, Token):
         return item.end_line, item.end_column
-    span = item[2] if isinstance(item, tuple) else item.span
+    span = _item_span(item)
     return span.end_line, span.end_col
+
+
+def _item_span(item) -> Span:
+    if isinstance(item, tuple) and not isinstance(item, _Labels):  # a shortcut: (always, body, span)
+        return item[2]
+    if isinstance(item, list) and not hasattr(item, "span"):  # an else part: its statements
+        return Span(item[0].span.file, item[0].span.line, item[0].span.col, item[-1].span.end_line,
+                    item[-1].span.end_col) if item else None
+    return item.span
 
 
 def _nodes(children):
@@ -206,8 +280,9 @@ def _split_args(items):
             [a for a in items if isinstance(a, ast.Kwarg)])
 
 
-def _str(tok) -> str | None:
-    return None if tok is None else str(tok)
+def _str(label) -> str | None:
+    """The (first) name of a label."""
+    return None if not label else str(label[0])
 
 
 _transformer = _ToAst()

@@ -58,7 +58,70 @@ class Neg:
     span: Span
 
 
-Expr = Num | Dims | Name | Str | TupleExpr | BinOp | Neg
+@dataclass(slots=True)
+class Ref:
+    """`@e4`: the output of the statement labelled e4 (or a block parameter holding a tensor)."""
+    name: str
+    span: Span
+
+
+@dataclass(slots=True)
+class Flow:
+    """`@` alone: the current flow, where a merge lists its inputs."""
+    span: Span
+
+
+@dataclass(slots=True)
+class Attribute:
+    """`in.c`, `@e4.h`: a property of a tensor's shape."""
+    value: Expr
+    name: str
+    span: Span
+    name_span: Span
+
+
+@dataclass(slots=True)
+class Function:
+    """`max(8, c)`, `make_divisible(c * 0.75, 8)`: a built-in function."""
+    name: str
+    args: list[Expr]
+    span: Span
+    name_span: Span
+
+
+@dataclass(slots=True)
+class Compare:
+    op: str  # == != < <= > >=
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass(slots=True)
+class BoolOp:
+    op: str  # and | or
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@dataclass(slots=True)
+class Not:
+    operand: Expr
+    span: Span
+
+
+@dataclass(slots=True)
+class Conditional:
+    """`a if cond else b`."""
+    then: Expr
+    cond: Expr
+    orelse: Expr
+    span: Span
+
+
+Expr = (Num | Dims | Name | Str | TupleExpr | BinOp | Neg | Ref | Flow | Attribute | Function | Compare
+        | BoolOp | Not | Conditional)
 
 
 @dataclass(slots=True)
@@ -74,13 +137,16 @@ class Kwarg:
 
 @dataclass(slots=True)
 class Layer:
-    """`[label:] op arg... key=value...` — one layer."""
+    """`[label:] op arg... key=value...` — one layer, or a statement shaped like
+    one (`input image 3x224x224`, `output mask`, `expect 64x56x56`). `labels`
+    holds several names only for `a, b: split 2`."""
     label: str | None
     op: str
     op_span: Span
     args: list[Expr]
     kwargs: list[Kwarg]
     span: Span
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -121,16 +187,43 @@ class Merge:
 
 @dataclass(slots=True)
 class Residual:
-    """`residual { body } [shortcut [always] { projection }]`."""
+    """`residual [optional] { body } [shortcut [always] { projection }]`."""
     label: str | None
     body: list[Stmt]
     shortcut: list[Stmt] | None
     always: bool
     span: Span
     shortcut_span: Span | None = None
+    optional: bool = False  # identity skip where the body keeps the shape, no skip elsewhere
 
 
-Stmt = Layer | Call | Repeat | Merge | Residual
+@dataclass(slots=True)
+class If:
+    """`if cond { ... } else { ... }`, decided while lowering; `orelse` holds
+    the else body (an `else if` is an If inside it)."""
+    cond: Expr
+    body: list[Stmt]
+    orelse: list[Stmt] | None
+    span: Span
+
+
+@dataclass(slots=True)
+class From:
+    """`[label:] from @t { ... }`: the body starts from tensor t; its output is the new flow."""
+    label: str | None
+    source: Expr
+    body: list[Stmt]
+    span: Span
+
+
+@dataclass(slots=True)
+class Defaults:
+    """`defaults { bn eps=1e-3; conv bias=false }`: attribute defaults for what follows."""
+    body: list[Layer]
+    span: Span
+
+
+Stmt = Layer | Call | Repeat | Merge | Residual | If | From | Defaults
 
 
 # -- top level ------------------------------------------------------------------
@@ -149,6 +242,8 @@ class BlockDef:
     body: list[Stmt]
     span: Span
     name_span: Span
+    # `block B { }` has no parentheses: it takes no arguments and is called as a bare `B`.
+    parens: bool = True
 
 
 @dataclass(slots=True)
@@ -181,3 +276,4 @@ class Program:
     blocks: list[BlockDef] = field(default_factory=list)
     networks: list[NetworkDef] = field(default_factory=list)
     trains: list[TrainDef] = field(default_factory=list)
+    defaults: list[Defaults] = field(default_factory=list)  # top-level: for every network and block here

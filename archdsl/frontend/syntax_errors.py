@@ -26,6 +26,8 @@ _TERMINAL_WORDS = {
     "STRING": 'a quoted path ("...")',
     "_SEP": "end of line",
     "ALWAYS": "'always'",
+    "REF": "a tensor like @e4",
+    "COMPARE": "a comparison",
     "$END": "end of file",
 }
 
@@ -291,8 +293,11 @@ def _misplaced_close_hint(source: SourceFile, end: int) -> str | None:
 
 # -- what was expected ----------------------------------------------------------------
 
-_OPERATORS = ("PLUS", "MINUS", "STAR", "SLASH", "FLOORDIV", "PERCENT")
-_VALUES = ("INT", "FLOAT", "DIMS", "STRING", "LPAR", "MINUS", "NAME")
+_OPERATORS = ("PLUS", "MINUS", "STAR", "SLASH", "FLOORDIV", "PERCENT", "COMPARE", "AND", "OR", "IF")
+# What may begin a value: numbers, sizes, names, strings, tensors, '(', '-', `not`, a function.
+_VALUES = ("INT", "FLOAT", "DIMS", "STRING", "LPAR", "MINUS", "NAME", "REF", "FLOW", "NOT", "CALLNAME")
+# Statement keywords in the order a reader meets them.
+_STATEMENT_ORDER = ("repeat", "residual", "if", "from", "defaults")
 
 
 def _expected_words(parser: Lark, terminals) -> list[str]:
@@ -302,13 +307,11 @@ def _expected_words(parser: Lark, terminals) -> list[str]:
     operators fold into one entry. Nothing is cut off."""
     left = set(terminals)
     words: list[str] = []
-    if "CALLNAME" in left:  # only a statement may start with a block call
-        # A statement: a layer or merge (both start with a name), a block call, or a keyword.
-        stated = sorted(t for t in left if _describe_terminal(parser, t).strip("'").isidentifier())
-        words += ["a layer", "a block call"]
-        words += [_describe_terminal(parser, t) for t in stated[:1]]  # 'repeat'
-        words += [f"'{m}'" for m in MERGES]
-        words += [_describe_terminal(parser, t) for t in stated[1:]]  # 'residual'
+    if "RESIDUAL" in left:  # only a statement starts with `residual`
+        # A layer or merge (both start with a name), a block call, or a statement keyword.
+        stated = {t for t in left if _describe_terminal(parser, t).strip("'").isidentifier()}
+        words += ["a layer", "a block call", "'repeat'", *(f"'{m}'" for m in MERGES)]
+        words += [f"'{k}'" for k in _STATEMENT_ORDER if k.upper() in stated and k != "repeat"]
         left -= {"NAME", "CALLNAME", *stated}
     if left & {"INT", "FLOAT", "DIMS"}:
         words.append("a value")

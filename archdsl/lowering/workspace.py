@@ -3,6 +3,7 @@ file, or `std/...` from the bundled library), detects cycles and duplicate
 blocks, then lowers every network."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from archdsl.errors import ArchError, Diagnostic, OptionError
@@ -49,8 +50,11 @@ class Workspace:
         self.programs: dict[Path, ast.Program] = {}
         self.blocks: dict[str, ast.BlockDef] = {}
         self.diagnostics: list[Diagnostic] = []
+        self.defaults: dict[str, list[ast.Defaults]] = {}  # each file's top-level `defaults`, by file name
 
     def add_program(self, program: ast.Program, base: Path | None, chain: tuple[Path, ...] = ()) -> None:
+        if program.defaults:
+            self.defaults[program.source.name] = program.defaults
         for use in program.uses:
             self._use(use, base, chain)
         for block in program.blocks:
@@ -94,6 +98,15 @@ def _resolve(path: str, base: Path | None) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+@dataclass(frozen=True, slots=True)
+class Lowered:
+    """One network's graph, its warnings, and the warnings the spec allowed."""
+
+    graph: object
+    warnings: list[Diagnostic]
+    allowed: list[Diagnostic]
+
+
 def lower_program(program: ast.Program, base: Path | None, limits: Limits = DEFAULT_LIMITS,
                   input_shape: tuple[int, ...] | None = None, network: str | None = None):
     """Resolve uses and lower the networks of one parsed file; returns graphs with their warnings."""
@@ -121,7 +134,7 @@ def lower_program(program: ast.Program, base: Path | None, limits: Limits = DEFA
                                    hint="add `network Name { input 3x224x224 ... }`"))
     results, errors = [], list(ws.diagnostics)
     for net in networks:
-        lowerer = Lowerer(ws.blocks, limits, input_shape)
+        lowerer = Lowerer(ws.blocks, limits, input_shape, ws.defaults)
         try:
             graph = lowerer.lower_network(net)
         except OptionError:
@@ -129,8 +142,7 @@ def lower_program(program: ast.Program, base: Path | None, limits: Limits = DEFA
         except ArchError as exc:
             errors.extend(exc.diagnostics)
             continue
-        warnings = [d for d in lowerer.diagnostics if d.severity == "warning"]
-        results.append((graph, warnings))
+        results.append(Lowered(graph, lowerer.report.warnings, lowerer.report.allowed))
     if errors:
         raise ArchError(errors)
     return results

@@ -9,10 +9,22 @@ from archdsl import text
 from archdsl.core.ir import Node
 from archdsl.core.ops.activation import Activation, Softmax
 from archdsl.core.ops.conv import Conv
-from archdsl.core.ops.dense import Flatten, Linear
-from archdsl.core.ops.norm import BatchNorm, Dropout, LocalResponseNorm
+from archdsl.core.ops.dense import Embedding, Flatten, Linear
+from archdsl.core.ops.norm import (
+    BatchNorm,
+    Dropout,
+    GroupNorm,
+    InstanceNorm,
+    LayerNorm,
+    LayerScale,
+    LocalResponseNorm,
+    StochasticDepth,
+)
 from archdsl.core.ops.pool import AdaptivePool, GlobalPool, Pool
-from archdsl.core.ops.structure import Add, Concat, Identity, Input, Merge
+from archdsl.core.ops.resample import Crop, Pad, Upsample
+from archdsl.core.ops.reshape import Permute, Reshape, Shuffle, Split
+from archdsl.core.ops.structure import Add, Concat, Identity, Input, Merge, Mul
+from archdsl.core.ops.transposed import ConvTranspose
 from archdsl.core.ops.windowed import Window
 from archdsl.text import TIMES, count_text
 
@@ -86,17 +98,41 @@ def _keyword(op) -> str:
     return op.kind
 
 
+def _convtranspose(op) -> str:
+    parts = [text.dims_text(op.kernel, TIMES)]
+    if any(s != 1 for s in op.stride):
+        parts.append(f"\u2191{_axes(op.stride)}")  # the upsampling factor
+    if any(op.padding):
+        parts.append(f"p{_axes(op.padding)}")
+    return f"convtranspose {op.out_channels}, " + " ".join(parts)
+
+
+def _upsample(op) -> str:
+    what = f"{TIMES}{op.scale:g}" if op.scale is not None else f"\u2192 {_axes(op.size)}"
+    return f"upsample {what} {op.mode}"
+
+
+def _with(label):
+    """A rule that writes the kind's word and its table text: `groupnorm g32`."""
+    return lambda op: f"{label} {op.hyper()}".strip()
+
+
 # The lecture notation of every layer kind, looked up along the op's class
 # hierarchy; tests/test_registry.py checks that every kind has an entry.
 RULES = {
     Conv: _conv, Pool: _pool, GlobalPool: _global, AdaptivePool: _adaptive,
     Linear: _linear, LocalResponseNorm: _lrn, Dropout: _dropout, BatchNorm: _bn,
     Activation: _act, Softmax: _keyword, Flatten: _keyword, Identity: _keyword, Input: lambda op: "input",
-    Merge: _keyword,
+    Merge: _keyword, ConvTranspose: _convtranspose, Upsample: _upsample,
+    Crop: lambda op: f"crop \u2192 {text.dims_text(op.size, TIMES)}", Pad: _with("pad"),
+    Embedding: lambda op: f"embedding {op.vocab:,} \u2192 {op.dim}", LayerNorm: _keyword, GroupNorm: _with("groupnorm"),
+    InstanceNorm: _keyword, LayerScale: _keyword, StochasticDepth: lambda op: f"stochastic depth {op.p:g}",
+    Reshape: lambda op: f"reshape \u2192 {text.dims_text(op.shape, TIMES)}", Permute: _with("permute"),
+    Shuffle: lambda op: f"shuffle g{op.groups}", Split: lambda op: f"split {op.start}:{op.stop}",
 }
 
 # How a merge is drawn where its branches meet.
-GLYPHS = {Add: "+", Concat: "C"}
+GLYPHS = {Add: "+", Concat: "C", Mul: TIMES}
 
 
 def rule_for(cls: type):

@@ -23,7 +23,7 @@ from archdsl.backends.render.notation import GLYPHS, describe, family, params_te
 from archdsl.backends.render.structure import Fold, drawn, fold, foldable, root
 from archdsl.core.ir import Node, Scope, ScopeKind
 from archdsl.core.network import Network
-from archdsl.core.ops import activation, conv, dense, norm, pool, structure
+from archdsl.core.ops import activation, conv, dense, norm, pool, resample, reshape, structure, transposed
 from archdsl.text import TIMES, count_text
 
 FONT_PX = 11
@@ -44,7 +44,10 @@ DRAWN: dict[type, bool] = {
     pool.AdaptivePool: True, dense.Linear: True, dense.Flatten: True,
     norm.BatchNorm: False, norm.LocalResponseNorm: False, norm.Dropout: False,
     activation.Activation: False, activation.Softmax: False, structure.Identity: False,
-    structure.Merge: False,
+    structure.Merge: False, transposed.ConvTranspose: True, resample.Upsample: True, resample.Crop: True,
+    resample.Pad: False, dense.Embedding: True, norm.LayerNorm: False, norm.GroupNorm: False,
+    norm.InstanceNorm: False, norm.LayerScale: False, norm.StochasticDepth: False, reshape.Reshape: True,
+    reshape.Permute: False, reshape.Shuffle: False, reshape.Split: True,
 }
 
 

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 from archdsl.core.ops import activation as act
-from archdsl.core.ops import conv, dense, norm, pool, structure
+from archdsl.core.ops import conv, dense, norm, pool, resample, reshape, structure, transposed
 from archdsl.core.ops.windowed import Window
 
 
@@ -25,6 +25,7 @@ class Emit:
     call: str
     uses_functional: bool = False  # needs `import torch.nn.functional as F`
     join: str = ", "  # between the inputs in `{xs}`
+    helpers: tuple[str, ...] = ()  # definitions the file must carry (helpers.HELPERS)
 
 
 def _axes(values: tuple[int, ...]) -> str:
@@ -219,8 +220,105 @@ def emit_add(op, rank: int) -> Emit:
 
 _ACTIVATIONS = {
     act.ReLU: "ReLU", act.ReLU6: "ReLU6", act.Sigmoid: "Sigmoid", act.Tanh: "Tanh",
-    act.GELU: "GELU", act.SiLU: "SiLU", act.Hardswish: "Hardswish",
+    act.GELU: "GELU", act.SiLU: "SiLU", act.Hardswish: "Hardswish", act.Hardsigmoid: "Hardsigmoid",
 }
+
+
+def emit_mul(op, rank: int) -> Emit:
+    return Emit(None, "{xs}", join=" * ")
+
+
+def emit_convtranspose(op: transposed.ConvTranspose, rank: int) -> Emit:
+    pairs = [("kernel_size", _axes(op.kernel))]
+    if set(op.stride) != {1}:
+        pairs.append(("stride", _axes(op.stride)))
+    if any(op.padding):
+        pairs.append(("padding", _axes(op.padding)))
+    if any(op.output_padding):
+        pairs.append(("output_padding", _axes(op.output_padding)))
+    if op.groups != 1:
+        pairs.append(("groups", str(op.groups)))
+    if not op.bias:
+        pairs.append(("bias", "False"))
+    if set(op.dilation) != {1}:
+        pairs.append(("dilation", _axes(op.dilation)))
+    return Emit(f"nn.ConvTranspose{rank}d({op.in_channels}, {op.out_channels}, {_kwargs(pairs)})", "{m}({x})")
+
+
+def emit_upsample(op: resample.Upsample, rank: int) -> Emit:
+    what = f"scale_factor={_float(op.scale)}" if op.scale is not None else f"size={_axes(op.size)}"
+    extra = f", align_corners={op.align_corners}" if op.align_corners is not None else ""
+    return Emit(f"nn.Upsample({what}, mode={op.mode!r}{extra})", "{m}({x})")
+
+
+def emit_crop(op: resample.Crop, rank: int) -> Emit:
+    axes = ", ".join(f"{o}:{o + n}" for o, n in zip(op.offset, op.size, strict=True))
+    return Emit(None, f"{{x}}[:, :, {axes}]")
+
+
+def emit_pad(op: resample.Pad, rank: int) -> Emit:
+    window = Window((1,) * len(op.padding), (1,) * len(op.padding), op.padding, (1,) * len(op.padding))
+    mode = "constant" if op.mode == "zeros" else op.mode
+    extra = f", value={_float(op.value)}" if op.mode == "zeros" and op.value else ""
+    return Emit(None, f"F.pad({{x}}, {_pad_arg(window)}, mode={mode!r}{extra})", True)
+
+
+def emit_embedding(op: dense.Embedding, rank: int) -> Emit:
+    pad = f", padding_idx={op.padding_idx}" if op.padding_idx is not None else ""
+    # nn.Embedding gives N x L x D; the spec's layout is channels first, D x L.
+    return Emit(f"nn.Embedding({op.vocab}, {op.dim}{pad})", "{m}({x}).transpose(1, 2)")
+
+
+def emit_layernorm(op: norm.LayerNorm, rank: int) -> Emit:
+    pairs = [] if op.eps == 1e-5 else [("eps", _float(op.eps))]
+    if not op.affine:
+        pairs.append(("elementwise_affine", "False"))
+    extra = (", " + _kwargs(pairs)) if pairs else ""
+    if op.rank == 0:
+        return Emit(f"nn.LayerNorm({op.channels}{extra})", "{m}({x})")
+    return Emit(f"ChannelLayerNorm({op.channels}{extra})", "{m}({x})", helpers=("ChannelLayerNorm",))
+
+
+def emit_groupnorm(op: norm.GroupNorm, rank: int) -> Emit:
+    pairs = [] if op.eps == 1e-5 else [("eps", _float(op.eps))]
+    if not op.affine:
+        pairs.append(("affine", "False"))
+    extra = (", " + _kwargs(pairs)) if pairs else ""
+    return Emit(f"nn.GroupNorm({op.groups}, {op.channels}{extra})", "{m}({x})")
+
+
+def emit_instancenorm(op: norm.InstanceNorm, rank: int) -> Emit:
+    pairs = [] if op.eps == 1e-5 else [("eps", _float(op.eps))]
+    if op.affine:
+        pairs.append(("affine", "True"))
+    if op.running:
+        pairs.append(("track_running_stats", "True"))
+    extra = (", " + _kwargs(pairs)) if pairs else ""
+    return Emit(f"nn.InstanceNorm{op.rank}d({op.channels}{extra})", "{m}({x})")
+
+
+def emit_layerscale(op: norm.LayerScale, rank: int) -> Emit:
+    return Emit(f"LayerScale({op.channels}, {_float(op.init)}, {op.rank})", "{m}({x})", helpers=("LayerScale",))
+
+
+def emit_stochasticdepth(op: norm.StochasticDepth, rank: int) -> Emit:
+    return Emit(f"StochasticDepth({_float(op.p)}, {op.mode!r})", "{m}({x})", helpers=("StochasticDepth",))
+
+
+def emit_reshape(op: reshape.Reshape, rank: int) -> Emit:
+    return Emit(None, f"{{x}}.reshape({{x}}.shape[0], {', '.join(map(str, op.shape))})")
+
+
+def emit_permute(op: reshape.Permute, rank: int) -> Emit:
+    return Emit(None, f"{{x}}.permute(0, {', '.join(str(i + 1) for i in op.order)})")
+
+
+def emit_shuffle(op: reshape.Shuffle, rank: int) -> Emit:
+    return Emit(None, f"channel_shuffle({{x}}, {op.groups})", helpers=("channel_shuffle",))
+
+
+def emit_split(op: reshape.Split, rank: int) -> Emit:
+    return Emit(None, f"{{x}}[:, {op.start}:{op.stop}]")
 
 # Activations PyTorch can apply in place (as torchvision does after conv/bn).
 INPLACE = frozenset({act.ReLU, act.ReLU6, act.LeakyReLU})
@@ -244,6 +342,12 @@ EMITTERS = {
     norm.BatchNorm: emit_batchnorm, norm.LocalResponseNorm: emit_lrn, norm.Dropout: emit_dropout,
     dense.Linear: emit_linear, dense.Flatten: emit_flatten,
     structure.Identity: emit_identity, structure.Concat: emit_concat, structure.Add: emit_add,
+    structure.Mul: emit_mul, transposed.ConvTranspose: emit_convtranspose,
+    resample.Upsample: emit_upsample, resample.Crop: emit_crop, resample.Pad: emit_pad,
+    dense.Embedding: emit_embedding, norm.LayerNorm: emit_layernorm, norm.GroupNorm: emit_groupnorm,
+    norm.InstanceNorm: emit_instancenorm, norm.LayerScale: emit_layerscale,
+    norm.StochasticDepth: emit_stochasticdepth, reshape.Reshape: emit_reshape, reshape.Permute: emit_permute,
+    reshape.Shuffle: emit_shuffle, reshape.Split: emit_split,
     act.Softmax: emit_softmax,
     **{cls: emit_activation for cls in (*_ACTIVATIONS, act.LeakyReLU, act.ELU)},
 }

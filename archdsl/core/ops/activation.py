@@ -36,6 +36,7 @@ Tanh = _simple("tanh", "hyperbolic tangent")
 GELU = _simple("gelu", "Gaussian error linear unit (exact erf form)")
 SiLU = _simple("silu", "x * sigmoid(x), a.k.a. swish", "swish")
 Hardswish = _simple("hardswish", "x * relu6(x + 3) / 6 (MobileNetV3)")
+Hardsigmoid = _simple("hardsigmoid", "relu6(x + 3) / 6, the gate of MobileNetV3's squeeze-and-excitation")
 
 
 @register

@@ -9,12 +9,13 @@ an example. docs/architecture.md lists the files a new kind touches.
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from archdsl.core.shapes import Shape, describe_rank, spatial_rank
-from archdsl.text import dims_text, shape_text
+from archdsl.text import dims_text, join_words, shape_text
 
 REQUIRED = object()
 
@@ -41,6 +42,10 @@ GLOBAL = "global"  # each output reads every input pixel
 
 class Word(str):
     """A bare word in a spec (`same`, `true`) that is not a block parameter."""
+
+
+class Kind(str):
+    """A layer kind or block passed as a value: `CBA(16, act=hardswish)`."""
 
 
 class ValueProblem(Exception):
@@ -76,22 +81,40 @@ class Attr:
     """One attribute of a layer kind: `k=3`, or the positional `96` of `conv 96`."""
 
     name: str
-    type: str  # a key of COERCE
+    type: str  # a key of COERCE; "word" takes one of `choices`
     default: Any = REQUIRED
     aliases: tuple[str, ...] = ()
     positional: bool = False
     doc: str = ""
+    choices: tuple[str, ...] = ()  # the bare words a "word" attribute accepts
 
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
 
+    def coerce(self, value: Any, written: str | None = None) -> Any:
+        """The value checked and converted; ValueProblem when it does not fit."""
+        name = written or self.name
+        if self.type == "word":
+            return coerce_word(value, name, self.choices)
+        return COERCE[self.type](value, name)
+
+    def default_value(self) -> Any:
+        if self.default is None or self.default is REQUIRED:
+            return None
+        # A default written as a string is a bare word of the language (`mode=nearest`).
+        return self.coerce(Word(self.default) if isinstance(self.default, str) else self.default)
+
 
 @dataclass(frozen=True, slots=True)
 class Lint:
+    """A warning about a layer that analyses fine; `code` is what
+    `# archdsl: allow CODE` names to silence it on one line."""
+
     message: str
     notes: tuple[str, ...] = ()
     hint: str | None = None
+    code: str = "lint"
 
 
 # -- value coercion -------------------------------------------------------------
@@ -115,6 +138,10 @@ def constant_text(x: float) -> str:
 
 
 def _kind(value: Any) -> str:
+    if isinstance(value, Tensor):
+        return f"the tensor {value!r}"
+    if isinstance(value, Kind):
+        return f"the layer kind {value}"
     if isinstance(value, Word):
         return f"the word '{value}'"
     if isinstance(value, bool):
@@ -165,13 +192,17 @@ def coerce_axes0(value, name):
     return coerce_axes(value, name, 0)
 
 
+PADDING_WORDS = ("same", "valid", "half")
+
+
 def coerce_padding(value, name):
-    _quoted_word(value, name, ("same", "valid"))
+    _quoted_word(value, name, PADDING_WORDS)
     if isinstance(value, Word):
-        if value in ("same", "valid"):
+        if value in PADDING_WORDS:
             return str(value)
-        raise ValueProblem(f"{name} must be a number, 'same' or 'valid', got {_kind(value)}",
-                           hint="p=same keeps ceil(W/S); p=valid is p=0")
+        raise ValueProblem(f"{name} must be a number, 'same', 'half' or 'valid', got {_kind(value)}",
+                           hint="p=same keeps ceil(W/S) (TensorFlow's rule); p=half is (k - 1) // 2 * d on "
+                                "both sides (PyTorch's); p=valid is p=0")
     return coerce_axes(value, name, 0)
 
 
@@ -184,6 +215,85 @@ def coerce_bool(value, name):
     hint = f"write {name}={value.lower()}, in lower case" if isinstance(value, Word) and \
         value.lower() in ("true", "false") else None
     raise ValueProblem(f"{name} must be true or false, got {_kind(value)}", hint=hint)
+
+
+def coerce_word(value, name, choices: tuple[str, ...]):
+    """One of a fixed set of bare words: `mode=bilinear`."""
+    _quoted_word(value, name, choices)
+    if isinstance(value, Word) and value in choices:
+        return str(value)
+    close = difflib.get_close_matches(str(value), choices, n=1) if isinstance(value, str) else []
+    guess = f"did you mean {close[0]}? " if close else ""
+    raise ValueProblem(f"{name} must be {join_words(choices)}, got {_kind(value)}",
+                       hint=f"{guess}write {name}={choices[0]}" if guess else None)
+
+
+class Tensor:
+    """A value that is a tensor of the graph: `@e4`, `in`, a block argument
+    holding one. `node` is the IR node whose output it is."""
+
+    __slots__ = ("node", "name")
+
+    def __init__(self, node, name: str):
+        self.node, self.name = node, name
+
+    @property
+    def shape(self):
+        return self.node.shape if self.node is not None else None
+
+    def __repr__(self) -> str:
+        return f"@{self.name}"
+
+
+def coerce_tensor(value, name):
+    if isinstance(value, Tensor):
+        return value
+    raise ValueProblem(f"{name} takes a tensor such as @e4, got {_kind(value)}",
+                       hint="refer to an earlier statement by its label: @label")
+
+
+def coerce_size_or_tensor(value, name):
+    """`crop @e4` (to e4's spatial size) or `crop 56x56`."""
+    if isinstance(value, Tensor):
+        return value
+    return coerce_dims(value, name)
+
+
+def coerce_shape(value, name):
+    """A target shape without the batch: `4x7x7`, or a tuple with one -1: `(-1, 49)`."""
+    if isinstance(value, Tensor) or isinstance(value, bool):
+        raise ValueProblem(f"{name} must be a shape like 4x7x7, got {_kind(value)}")
+    values = value if isinstance(value, tuple) else (value,)
+    out = []
+    for v in values:
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or (v < 1 and v != -1):
+            raise ValueProblem(f"{name} sizes must be positive integers (or one -1), got {_kind(value)}")
+        out.append(v)
+    if out.count(-1) > 1:
+        raise ValueProblem(f"{name} may leave one size to be inferred (-1), not {out.count(-1)}")
+    return tuple(out)
+
+
+def coerce_order(value, name):
+    """An axis order of the non-batch axes: `(1, 2, 0)`."""
+    values = value if isinstance(value, tuple) else (value,)
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in values) or \
+            sorted(values) != list(range(len(values))):
+        raise ValueProblem(f"{name} must order the axes 0..{len(values) - 1} once each, got {_kind(value)}",
+                           hint="axes count without the batch: 0 is the channels; (1, 2, 0) gives HxWxC")
+    return tuple(values)
+
+
+def coerce_parts(value, name):
+    """`split 2` (equal parts) or `split (24, 40)` (channels per part)."""
+    if isinstance(value, tuple):
+        return tuple(_as_int(v, name, 1) for v in value)
+    n = _as_int(value, name, 1)
+    if n < 2:
+        raise ValueProblem(f"{name} must be at least 2 parts, got {n}")
+    return n
 
 
 def coerce_rounding(value, name):
@@ -226,7 +336,8 @@ COERCE = {
     "int": coerce_int, "int0": coerce_int0, "axes": coerce_axes, "axes0": coerce_axes0,
     "padding": coerce_padding, "bool": coerce_bool, "float": coerce_float,
     "pfloat": coerce_positive_float, "prob": coerce_probability, "dims": coerce_dims,
-    "rounding": coerce_rounding,
+    "rounding": coerce_rounding, "tensor": coerce_tensor, "size_or_tensor": coerce_size_or_tensor,
+    "shape": coerce_shape, "order": coerce_order, "parts": coerce_parts,
 }
 
 

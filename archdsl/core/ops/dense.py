@@ -67,3 +67,46 @@ class Flatten(Op):
 
     def receptive(self, in_shapes):
         return GLOBAL if spatial_rank(in_shapes[0]) else POINTWISE
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class Embedding(Op):
+    """Token ids -> vectors, channels first: a flat input of L ids becomes DxL,
+    ready for 1-D convolutions (TextCNN). The input must hold ids (`dtype=long`)."""
+
+    keywords = ("embedding",)
+    family = Family.FC
+    doc = "Look up a learned vector per token id: L ids -> DxL (channels first, for conv over the sequence)."
+    example = "embedding 1000 64"
+    attrs = (
+        Attr("vocab", "int", positional=True, aliases=("num_embeddings",), doc="how many token ids"),
+        Attr("dim", "int", positional=True, aliases=("embedding_dim",), doc="the vector size D"),
+        Attr("padding_idx", "int0", None, doc="an id whose vector stays zero (and gets no gradient)"),
+    )
+    vocab: int
+    dim: int
+    padding_idx: int | None
+
+    @classmethod
+    def make(cls, v, in_shapes):
+        (shape,) = in_shapes
+        if spatial_rank(shape) != 0:
+            raise ShapeError(f"embedding reads a flat sequence of token ids, its input is the map {shape_text(shape)}",
+                             hint="start the network with `input words 50 dtype=long`")
+        if v["padding_idx"] is not None and v["padding_idx"] >= v["vocab"]:
+            raise ShapeError(f"padding_idx {v['padding_idx']} is not an id of a vocabulary of {v['vocab']}",
+                             culprit="padding_idx")
+        return cls(v["vocab"], v["dim"], v["padding_idx"])
+
+    def infer(self, in_shapes):
+        return (self.dim, in_shapes[0][0])
+
+    def params(self):
+        return self.vocab * self.dim
+
+    def receptive(self, in_shapes):
+        return POINTWISE
+
+    def hyper(self):
+        return f"{self.vocab:,} ids -> {self.dim}"

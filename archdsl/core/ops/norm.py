@@ -1,4 +1,5 @@
-"""Normalisation and regularisation: batch norm, LRN, dropout."""
+"""Normalisation and regularisation: batch, layer, group and instance norm,
+LRN, layer scale, dropout and stochastic depth."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -95,3 +96,163 @@ class Dropout(Pointwise, Op):
     def hyper(self):
         return f"p {self.p:g}"
 
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class LayerNorm(Pointwise, Op):
+    """Layer normalisation over the channels at every position (ConvNeXt's
+    LayerNorm2d), or over the features of a flat vector (nn.LayerNorm)."""
+
+    keywords = ("layernorm",)
+    family = Family.NORM
+    keeps_shape = True
+    doc = "Layer normalisation over the channels at every position (over the features of a flat vector)."
+    example = "layernorm"
+    attrs = (
+        Attr("eps", "pfloat", 1e-5, doc="added to the variance"),
+        Attr("affine", "bool", True, aliases=("elementwise_affine",), doc="learn a per-channel scale and shift"),
+    )
+    channels: int
+    rank: int
+    eps: float
+    affine: bool
+
+    @classmethod
+    def make(cls, v, in_shapes):
+        (shape,) = in_shapes
+        return cls(shape[0], spatial_rank(shape), v["eps"], v["affine"])
+
+    def params(self):
+        return 2 * self.channels if self.affine else 0
+
+    def hyper(self):
+        return "over channels" + ("" if self.eps == 1e-5 else f", eps {constant_text(self.eps)}")
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class GroupNorm(Pointwise, Op):
+    """Group normalisation: g groups of channels, each normalised over its channels and positions."""
+
+    keywords = ("groupnorm",)
+    family = Family.NORM
+    keeps_shape = True
+    doc = "Group normalisation: the channels in g groups, each normalised over its channels and positions."
+    example = "groupnorm 4"
+    attrs = (
+        Attr("g", "int", positional=True, aliases=("groups", "num_groups"), doc="groups; must divide the channels"),
+        Attr("eps", "pfloat", 1e-5, doc="added to the variance"),
+        Attr("affine", "bool", True, doc="learn a per-channel scale and shift"),
+    )
+    channels: int
+    groups: int
+    eps: float
+    affine: bool
+
+    @classmethod
+    def make(cls, v, in_shapes):
+        (shape,) = in_shapes
+        c, g = shape[0], v["g"]
+        if c % g:
+            from archdsl.core.ops.conv import _choices
+            raise ShapeError(f"groupnorm groups g={g} must divide the {c} channels",
+                             hint=f"g can be {_choices([d for d in range(1, c + 1) if c % d == 0], g)}",
+                             culprit="g", shape=shape)
+        return cls(c, g, v["eps"], v["affine"])
+
+    def params(self):
+        return 2 * self.channels if self.affine else 0
+
+    def hyper(self):
+        return f"g{self.groups}" + ("" if self.eps == 1e-5 else f", eps {constant_text(self.eps)}")
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class InstanceNorm(Pointwise, Op):
+    """Instance normalisation (each channel of each sample over its positions), as
+    nn.InstanceNormNd: no affine and no running statistics unless asked for."""
+
+    keywords = ("instancenorm",)
+    family = Family.NORM
+    keeps_shape = True
+    doc = "Instance normalisation over each channel's positions; affine and running statistics off, as PyTorch."
+    example = "instancenorm"
+    attrs = (
+        Attr("eps", "pfloat", 1e-5, doc="added to the variance"),
+        Attr("affine", "bool", False, doc="learn a per-channel scale and shift"),
+        Attr("running", "bool", False, aliases=("track_running_stats",), doc="keep running statistics (buffers)"),
+    )
+    channels: int
+    rank: int
+    eps: float
+    affine: bool
+    running: bool
+
+    @classmethod
+    def make(cls, v, in_shapes):
+        (shape,) = in_shapes
+        rank = spatial_rank(shape)
+        if not 1 <= rank <= 3:
+            raise ShapeError(f"instancenorm needs a feature map (CxL, CxHxW or CxDxHxW), its input is "
+                             f"{shape_text(shape)}")
+        return cls(shape[0], rank, v["eps"], v["affine"], v["running"])
+
+    def params(self):
+        return 2 * self.channels if self.affine else 0
+
+    def buffers(self):
+        return 2 * self.channels if self.running else 0
+
+    def hyper(self):
+        return ", ".join(w for w, on in (("affine", self.affine), ("running stats", self.running)) if on)
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class LayerScale(Pointwise, Op):
+    """A learned per-channel scale, initialised small (CaiT, ConvNeXt)."""
+
+    keywords = ("layerscale",)
+    family = Family.NORM
+    keeps_shape = True
+    doc = "A learned scale per channel (C parameters), initialised to a small value (ConvNeXt: 1e-6)."
+    example = "layerscale 1e-6"
+    attrs = (Attr("init", "float", 1e-6, positional=True, aliases=("value",), doc="the initial scale"),)
+    channels: int
+    rank: int
+    init: float
+
+    @classmethod
+    def make(cls, v, in_shapes):
+        (shape,) = in_shapes
+        return cls(shape[0], spatial_rank(shape), v["init"])
+
+    def params(self):
+        return self.channels
+
+    def hyper(self):
+        return f"init {constant_text(self.init)}"
+
+
+@register
+@dataclass(frozen=True, slots=True)
+class StochasticDepth(Pointwise, Op):
+    """Drops the whole residual branch with probability p while training
+    (torchvision.ops.StochasticDepth); the identity at inference."""
+
+    keywords = ("stochasticdepth", "droppath")
+    family = Family.NORM
+    keeps_shape = True
+    doc = "Stochastic depth: drop the branch with probability p while training (per sample: mode=row)."
+    example = "stochasticdepth 0.1"
+    attrs = (
+        Attr("p", "prob", positional=True, doc="probability of dropping"),
+        Attr("mode", "word", "row", choices=("row", "batch"), doc="per sample (row) or for the whole batch"),
+    )
+    p: float
+    mode: str
+
+    def hyper(self):
+        return f"p {self.p:g}, {self.mode}"

@@ -21,11 +21,18 @@ class Input(Pointwise, Op):
     family = Family.IO
     example = "input 3x224x224"
     doc = "The network input, channels first, without the batch dimension."
-    attrs = (Attr("shape", "dims", positional=True, doc="CxHxW (2-D), CxL (1-D), CxDxHxW (3-D) or F (flat)"),)
+    attrs = (
+        Attr("shape", "dims", positional=True, doc="CxHxW (2-D), CxL (1-D), CxDxHxW (3-D) or F (flat)"),
+        Attr("dtype", "word", "float", choices=("float", "long"), doc="float data, or long integers (token ids)"),
+    )
     shape: tuple[int, ...]
+    dtype: str = "float"
 
     def infer(self, in_shapes):
         return self.shape
+
+    def hyper(self):
+        return "token ids" if self.dtype == "long" else ""
 
 
 @register
@@ -70,28 +77,52 @@ class Concat(Merge):
 
 @dataclass(frozen=True, slots=True)
 class Add(Merge):
-    """Element-wise sum; all inputs must have the same shape."""
+    """Element-wise sum, broadcasting as PyTorch does (Cx1x1 over CxHxW)."""
 
     keywords = ("add",)
-    doc = "Sum the branches element-wise; every branch must have the same shape."
+    doc = "Sum the inputs element-wise; shapes broadcast as in PyTorch (a Cx1x1 input adds over HxW)."
     example = "add { branch { conv 64 k=3 p=1 } branch { conv 64 k=1 } }"
     verb = "sums element-wise"
     residual: bool = False
 
     def infer(self, in_shapes: list[Shape]) -> Shape:
-        first = in_shapes[0]
-        for shape in in_shapes[1:]:
-            if shape != first:
-                raise mismatch("add", in_shapes)
-        return first
+        return broadcast_shapes("add", in_shapes)
+
+
+@dataclass(frozen=True, slots=True)
+class Mul(Merge):
+    """Element-wise product, broadcasting as PyTorch does: squeeze-and-excitation's gate."""
+
+    keywords = ("mul",)
+    doc = "Multiply the inputs element-wise; shapes broadcast as in PyTorch (an SE gate Cx1x1 scales CxHxW)."
+    example = "mul { branch { conv 64 k=1 } branch { gap; conv 16 k=1; relu; conv 64 k=1; sigmoid } }"
+    verb = "multiplies element-wise"
+
+    def infer(self, in_shapes: list[Shape]) -> Shape:
+        return broadcast_shapes("mul", in_shapes)
+
+
+def broadcast_shapes(kind: str, in_shapes: list[Shape]) -> Shape:
+    """PyTorch's broadcasting over shapes without the batch: the ranks agree (the
+    batch axis would be misaligned otherwise) and each axis is equal or 1."""
+    out = list(in_shapes[0])
+    for shape in in_shapes[1:]:
+        if len(shape) != len(out):
+            raise mismatch(kind, in_shapes)
+        for i, (a, b) in enumerate(zip(out, shape, strict=True)):
+            if a != b and 1 not in (a, b):
+                raise mismatch(kind, in_shapes)
+            out[i] = max(a, b)
+    return tuple(out)
 
 
 def mismatch(kind: str, in_shapes: list[Shape]) -> ShapeError:
-    """Inputs of an element-wise merge that do not agree: say what differs."""
+    """Inputs of an element-wise merge that do not broadcast: say what differs."""
     a = in_shapes[0]
     b = next(s for s in in_shapes if s != a)
     listed = ", ".join(shape_text(s) for s in in_shapes)
-    notes = [f"branch outputs: {listed}"]
+    notes = [f"input shapes: {listed}",
+             "each axis must agree or be 1 (broadcasting, as in PyTorch)"]
     if len(a) != len(b):
         notes.append(f"{describe_rank(a)} against {describe_rank(b)}")
         hint = "an element-wise merge needs inputs of one rank; flatten or pool the other branch first"
@@ -101,13 +132,14 @@ def mismatch(kind: str, in_shapes: list[Shape]) -> ShapeError:
     elif a[0] == b[0]:
         notes.append(f"the spatial sizes differ ({shape_text(a[1:])} and {shape_text(b[1:])}); "
                      f"the channels agree ({a[0]})")
-        hint = "give the branches the same stride and padding (p=same keeps the size)"
+        hint = ("give the branches the same stride and padding (p=same keeps the size), or pool one "
+                f"to {shape_text((a[0],) + (1,) * (len(a) - 1))} (gap) to broadcast it")
     else:
         notes.append(f"both the channels ({a[0]} and {b[0]}) and the spatial sizes "
                      f"({shape_text(a[1:])} and {shape_text(b[1:])}) differ")
         hint = "project one branch with a 1x1 conv of the right channels and stride"
-    return ShapeError(f"{kind} needs branches of the same shape", notes=notes, hint=hint)
+    return ShapeError(f"{kind} inputs do not broadcast", notes=notes, hint=hint)
 
 
 # Every merge kind, by keyword: `concat { branch { ... } branch { ... } }`.
-MERGES: dict[str, type[Merge]] = {cls.keywords[0]: cls for cls in (Concat, Add)}
+MERGES: dict[str, type[Merge]] = {cls.keywords[0]: cls for cls in (Concat, Add, Mul)}

@@ -29,6 +29,9 @@ def resolve_window(op: str, in_shape: Shape, kernel, stride, padding, dilation) 
         return Window(k, s, pads, d, same=True)
     if padding == "valid":
         padding = (0,)
+    if padding == "half":
+        # PyTorch's symmetric padding, as torchvision writes it: (k - 1) // 2 * d.
+        return Window(k, s, tuple(((kk - 1) // 2 * dd,) * 2 for kk, dd in zip(k, d, strict=True)), d)
     p = broadcast(padding, rank, "p")
     return Window(k, s, tuple((pp, pp) for pp in p), d)
 
@@ -82,6 +85,7 @@ def window_lints(op: str, in_shape: Shape, w: Window, rounding: str = "floor",
                    (f"the last {dropped} pixels of the input are never seen by any window" if dropped > 1
                     else "the last pixel of the input is never seen by any window")),
             hint=_fix_hint(n, k, s, pb + pa, d, fixes),
+            code="not-whole",
         ))
     return lints
 

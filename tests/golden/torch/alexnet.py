@@ -8,7 +8,6 @@ the spec's trailing softmax (softmax1).
     model = AlexNet()
     out = model(torch.randn(8, 3, 227, 227))
 """
-import torch
 from torch import nn
 
 

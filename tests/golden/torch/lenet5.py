@@ -6,7 +6,6 @@ Input N x 1 x 32 x 32 -> output N x 10.
     model = LeNet5()
     out = model(torch.randn(8, 1, 32, 32))
 """
-import torch
 from torch import nn
 
 

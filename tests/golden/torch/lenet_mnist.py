@@ -8,7 +8,6 @@ the spec's trailing softmax (softmax1).
     model = LeNet()
     out = model(torch.randn(8, 1, 28, 28))
 """
-import torch
 from torch import nn
 
 

@@ -8,7 +8,6 @@ the spec's trailing softmax (softmax1).
     model = MiniVGGNet()
     out = model(torch.randn(8, 3, 32, 32))
 """
-import torch
 from torch import nn
 
 

@@ -6,7 +6,6 @@ Input N x 3 x 224 x 224 -> output N x 1000.
     model = ResNet50()
     out = model(torch.randn(8, 3, 224, 224))
 """
-import torch
 from torch import nn
 
 

@@ -6,7 +6,6 @@ Input N x 3 x 448 x 448 -> output N x 1470.
     model = YOLOv1()
     out = model(torch.randn(8, 3, 448, 448))
 """
-import torch
 from torch import nn
 import torch.nn.functional as F
 
