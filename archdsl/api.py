@@ -15,6 +15,7 @@ from archdsl.frontend.parse import parse
 from archdsl.limits import DEFAULT_LIMITS, Limits
 from archdsl.lowering.workspace import lower_program, read_spec
 from archdsl.runtime import gc_paused
+from archdsl.train.section import read_config
 
 PRESENTERS.update({
     "summary": "archdsl.backends.report:summary",
@@ -30,8 +31,10 @@ def loads_all(text: str, name: str = "<string>", *, base: str | Path | None = No
     base_path = Path(base) if base is not None else None
     with gc_paused():
         program = parse(text, name)
-        return [Network(done.graph, analyse(done.graph), done.warnings, program.trains, done.allowed)
-                for done in lower_program(program, base_path, limits, input_shape, network)]
+        lowered = lower_program(program, base_path, limits, input_shape, network)
+        train = read_config(program.trains) if program.trains else None  # checked like the rest
+        return [Network(done.graph, analyse(done.graph), done.warnings, program.trains, done.allowed, train)
+                for done in lowered]
 
 
 def load_all(path: str | Path, **options) -> list[Network]:

@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
                 continue  # a backend not built into this checkout
             raise
         module.add_parser(sub)
+    # train, eval and predict live with the training engine; registering them imports no torch.
+    from archdsl.train.command import add_parsers
+    add_parsers(sub)
     return parser
 
 

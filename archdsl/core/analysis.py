@@ -63,7 +63,7 @@ class Layer:
         """The layer's entry in the JSON contract (docs/language.md)."""
         return {
             "index": self.index, "name": self.name, "op": self.op, "block": self.block,
-            "hyper": self.hyper,
+            "hyper": self.hyper, "inputs": [i.name for i in self.node.inputs],
             "output_shape": list(self.output_shape) if self.output_shape else None,
             "params": self.params, "buffers": self.buffers, "macs": self.macs,
             "receptive_field": list(self.receptive_field) if self.receptive_field else None,

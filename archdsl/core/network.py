@@ -14,7 +14,7 @@ class Network:
     """A lowered and analysed network: layers with their figures, totals, warnings."""
 
     def __init__(self, graph: Graph, analysis: Analysis, warnings: list[Diagnostic],
-                 train_sections: tuple = (), allowed: list[Diagnostic] = ()):
+                 train_sections: tuple = (), allowed: list[Diagnostic] = (), train=None):
         self.graph = graph
         # The spec file's `train { ... }` sections as written (syntax.TrainDef);
         # archdsl.train reads and checks them.
@@ -22,6 +22,7 @@ class Network:
         self.analysis = analysis
         self.warnings = warnings
         self.allowed = list(allowed)  # warnings silenced by `# archdsl: allow CODE`, still on record
+        self.train = train  # the checked train { ... } settings (archdsl.train.TrainConfig), or None
         self.layers: list[Layer] = analysis.layers
         self._by_node = {layer.node: layer for layer in self.layers}
 
@@ -66,13 +67,22 @@ class Network:
 
     def to_dict(self, batch: int = 1) -> dict:
         """The JSON contract of `archdsl check --format json` (shapes without the batch)."""
-        return {
+        graph = self.graph
+        doc = {
             "network": self.name,
             "input": list(self.input_shape),
+            "inputs": [{"name": n.local_name, "shape": list(n.shape), "dtype": getattr(n.op, "dtype", "float")}
+                       for n in graph.inputs],
+            "outputs": [{"name": name, "layer": n.name, "shape": list(n.shape) if n.shape else None}
+                        for name, n in zip(graph.output_names, graph.outputs, strict=True)],
             "layers": [layer.to_dict() for layer in self.layers],
             "totals": self.totals_dict(batch),
             "warnings": [w.to_dict() for w in self.warnings],
+            "allowed_warnings": [w.to_dict() for w in self.allowed],
         }
+        if self.train is not None:
+            doc["train"] = self.train.to_dict()
+        return doc
 
     def summary(self, fmt: str = "text", **options) -> str:
         """The table as text; `fmt` is any `archdsl check --format`."""

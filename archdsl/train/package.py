@@ -9,13 +9,9 @@ from __future__ import annotations
 from archdsl.atomic import atomic_path, check_writable, write_atomic
 from archdsl.errors import ArchError, Diagnostic, UsageError
 from archdsl.frontend import syntax
-from archdsl.lowering.expressions import EvalError, evaluate
+from archdsl.lowering.expressions import Context, EvalError, evaluate
 
-try:  # the evaluator takes a Context (names in scope) since the expression rework; a dict before
-    from archdsl.lowering.expressions import Context as _Context
-    _NO_NAMES = _Context()
-except ImportError:  # pragma: no cover - the layout before the rework
-    _NO_NAMES = {}
+_NO_NAMES = Context()  # settings are constants: no parameters, tensors or kinds in scope
 
 __all__ = ["ArchError", "Diagnostic", "UsageError", "syntax", "EvalError", "constant", "atomic_path",
            "check_writable", "write_atomic", "cli_common"]

@@ -4,7 +4,16 @@ from __future__ import annotations
 import html
 import re
 
-from archdsl.backends.report.rows import COLUMNS, NUMERIC, headers, row_cells, table_rows, totals_lines, totals_note
+from archdsl.backends.report.rows import (
+    COLUMNS,
+    NUMERIC,
+    footer_lines,
+    headers,
+    row_cells,
+    table_rows,
+    totals_lines,
+    totals_note,
+)
 from archdsl.core.network import Network
 from archdsl.text import shape_text
 
@@ -26,6 +35,9 @@ def render_markdown(net: Network, layout="chw", depth=None, batch=1) -> str:
     note = totals_note(net)
     if note:
         lines += ["", f"*{note}*"]
+    footer = footer_lines(net, layout)
+    if footer:
+        lines += [""] + [f"- {esc(line.strip())}" for line in footer]
     return "\n".join(lines) + "\n"
 
 
@@ -124,6 +136,8 @@ def render_html_table(net: Network, layout="chw", depth=None, batch=1) -> str:
     note = totals_note(net)
     if note:
         out.append(f'<tr><td class="note" colspan="8">{e(note)}</td></tr>')
+    for line in footer_lines(net, layout):
+        out.append(f'<tr><td class="note" colspan="8">{e(line)}</td></tr>')
     out.append("</tfoot></table>")
     return "".join(out)
 

@@ -124,6 +124,26 @@ KERAS_NOTE = ("Keras's model.summary() counts BatchNorm's moving mean and varian
               "parameters; PyTorch keeps them as buffers, outside the parameter count.")
 
 
+def footer_lines(net: Network, layout: str = "chw") -> list[str]:
+    """What a table says under its totals besides them: the inputs and outputs of
+    a network with several (or named ones), the warnings the spec allowed, and
+    how it trains."""
+    graph, lines = net.graph, []
+    named_out = graph.output_names != ["output"]
+    if len(graph.inputs) > 1 or len(graph.outputs) > 1 or named_out:
+        lines.append("Inputs   " + " \u00b7 ".join(f"{n.local_name} {shape_text(n.shape, layout)}"
+                                                    for n in graph.inputs))
+        lines.append("Outputs  " + " \u00b7 ".join(f"{name} {shape_text(n.shape, layout)}"
+                                                    for name, n in zip(graph.output_names, graph.outputs,
+                                                                       strict=True)))
+    for w in net.allowed:
+        lines.append(f"Allowed warning ({w.code}) at line {w.line}: {w.message}")
+    if net.train is not None:
+        from archdsl.train.section import summary_lines
+        lines += ["Training"] + [f"  {line}" for line in summary_lines(net.train)]
+    return lines
+
+
 def totals_note(net: Network) -> str | None:
     """The sentence under the totals that explains the Keras-style line, when there is one."""
     return KERAS_NOTE if net.totals.buffers else None

@@ -11,6 +11,7 @@ from archdsl.backends.report.rows import (
     COLUMNS,
     NUMERIC,
     Row,
+    footer_lines,
     headers,
     row_cells,
     table_rows,
@@ -43,7 +44,7 @@ def render_text(net: Network, layout: str = "chw", depth: int | None = None, bat
     lines = [f"{net.name}: input {shape_text(net.input_shape, layout)}", rule, _line(headers, widths), rule]
     lines += [_line(cells, widths) for cells in body]
     lines.append(rule)
-    lines += _totals(net, batch)
+    lines += _totals(net, batch, layout=layout)
     return "\n".join(lines) + "\n"
 
 
@@ -59,11 +60,11 @@ def render_table(net: Network, layout: str = "chw", depth: int | None = None, ba
         text = " " + _line(cells, widths, "   ")
         lines.append(paint(ITALIC + CYAN, text) if row.folded else text)
     lines.append(" " + "─" * width)
-    lines += [" " + line for line in _totals(net, batch, paint)]
+    lines += [" " + line for line in _totals(net, batch, paint, layout)]
     return "\n".join(lines) + "\n"
 
 
-def _totals(net: Network, batch: int, paint=lambda code, text: text) -> list[str]:
+def _totals(net: Network, batch: int, paint=lambda code, text: text, layout: str = "chw") -> list[str]:
     pairs = totals_lines(net, batch)
     label_width = max(len(k) for k, _ in pairs)
     value_width = max(len(v.split(" (")[0]) for _, v in pairs)
@@ -75,6 +76,9 @@ def _totals(net: Network, batch: int, paint=lambda code, text: text) -> list[str
     note = totals_note(net)
     if note:
         out += [""] + textwrap.wrap(note, NOTE_WIDTH)
+    footer = footer_lines(net, layout)
+    if footer:
+        out += [""] + footer
     return out
 
 
