@@ -135,7 +135,7 @@ def receptive_fields(graph: Graph) -> dict[Node, Field | None]:
         if not ins or any(i is None for i in ins) or node.op is None:
             result[node] = None
             continue
-        field_ = ins[0] if len(ins) == 1 else _union(ins, node.shape)
+        field_ = ins[0] if len(ins) == 1 else _union(ins, node.shape, node.in_shapes)
         if field_ is None:
             result[node] = None
             continue
@@ -157,19 +157,22 @@ def receptive_fields(graph: Graph) -> dict[Node, Field | None]:
     return result
 
 
-def _union(fields: list[Field], shape) -> Field | None:
+def _union(fields: list[Field], shape, in_shapes=None) -> Field | None:
     """The union of the windows of a merge's inputs, axis by axis.
 
     Inputs of equal jump read windows a fixed distance apart: the union is
     exact. Inputs of unequal jump (a stride-2 branch beside a pooled one of the
     same size) drift apart along the axis; the union is then widest at the
-    first or the last output pixel, and that bound is what is reported."""
+    first or the last output pixel, and that bound is what is reported. An
+    input broadcast along an axis (an SE gate, 1 where the output is H) is
+    read at its one pixel for every output pixel: its window does not move."""
     if len({len(f.size) for f in fields}) != 1:
         return None
     out = max(len(shape) - 1, 0) if shape else 0
     sizes, jumps, starts = [], [], []
     for axis in range(len(fields[0].size)):
-        per = [(f.size[axis], f.jump[axis], f.start[axis]) for f in fields]
+        per = [(f.size[axis], 0 if _broadcast(s, shape, axis) else f.jump[axis], f.start[axis])
+               for f, s in zip(fields, in_shapes or [None] * len(fields), strict=True)]
         last = (shape[1 + axis] - 1) if out > axis else 0
         extent = 0
         for i in {0, last}:
@@ -177,9 +180,15 @@ def _union(fields: list[Field], shape) -> Field | None:
             hi = max(a + i * j + r for r, j, a in per)
             extent = max(extent, hi - lo)
         sizes.append(extent)
-        jumps.append(max(j for _, j, _ in per))
+        jumps.append(max(j for _, j, _ in per) or max(f.jump[axis] for f in fields))
         starts.append(min(a for _, _, a in per))
     return Field(tuple(sizes), tuple(jumps), tuple(starts))
+
+
+def _broadcast(in_shape, shape, axis: int) -> bool:
+    """Whether an input of this shape is broadcast along spatial `axis` of the output."""
+    return in_shape is not None and shape is not None and len(in_shape) == len(shape) \
+        and in_shape[1 + axis] == 1 and shape[1 + axis] > 1
 
 
 def analyse(graph: Graph) -> Analysis:

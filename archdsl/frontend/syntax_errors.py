@@ -11,7 +11,7 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from archdsl.core.ops import MERGES
-from archdsl.errors import Diagnostic
+from archdsl.errors import Diagnostic, Fix
 from archdsl.frontend.braces import innermost_open, last_top_level_close, mismatched, opener, position
 from archdsl.source import SourceFile, Span
 from archdsl.text import join_words
@@ -156,7 +156,8 @@ def _misspelt_keyword(tok: Token, prefix: str, source: SourceFile) -> Diagnostic
         if close is None:
             return None
         span = Span(source.name, tok.line, tok.column, tok.line, tok.column + len(tok), source)
-        return Diagnostic("error", f"unknown keyword '{tok}'", span, hint=f"did you mean '{close}'?")
+        return Diagnostic("error", f"unknown keyword '{tok}'", span, hint=f"did you mean '{close}'?",
+                          fix=Fix(span, close))
     if str(tok) != "{":
         return None
     # `residul {` parses as a layer named residul until the '{': blame the word.
@@ -169,7 +170,8 @@ def _misspelt_keyword(tok: Token, prefix: str, source: SourceFile) -> Diagnostic
         return None
     col = len(prefix) - len(stmt) + stmt.index(words[0]) + 1
     span = source.span(tok.line, col, tok.line, col + len(words[0]))
-    return Diagnostic("error", f"unknown keyword '{words[0]}'", span, hint=f"did you mean '{close}'?")
+    return Diagnostic("error", f"unknown keyword '{words[0]}'", span, hint=f"did you mean '{close}'?",
+                      fix=Fix(span, close))
 
 
 def _shortcut_on_next_line(source: SourceFile, line: int, prefix: str) -> Diagnostic:
@@ -194,6 +196,11 @@ def _misspelt_opener(tok: Token, expected, source: SourceFile) -> Diagnostic | N
     head = source.text[start:offset]
     if head.split() in (["shortcut"], ["shortcut", "always"]):
         return _shortcut_on_next_line(source, line, head)
+    if head.split()[:1] == ["else"]:
+        start = head.index("else") + 1
+        return Diagnostic("error", "`else` must follow the if's closing brace on the same line",
+                          source.span(line, start, line, start + len("else")),
+                          hint="write `} else {` on the line that closes `if ... { ... }`")
     stmt = head.split(":", 1)[1] if re.match(r"\s*[A-Za-z_]\w*\s*:", head) else head
     words = stmt.split()
     if len(words) != 1 or words[0] in MERGES:
@@ -202,8 +209,9 @@ def _misspelt_opener(tok: Token, expected, source: SourceFile) -> Diagnostic | N
     if close is None:
         return None
     col = len(head) - len(stmt) + stmt.index(words[0]) + 1
-    return Diagnostic("error", f"unknown keyword '{words[0]}'", source.span(line, col, line, col + len(words[0])),
-                      hint=f"did you mean '{close}'?")
+    span = source.span(line, col, line, col + len(words[0]))
+    return Diagnostic("error", f"unknown keyword '{words[0]}'", span, hint=f"did you mean '{close}'?",
+                      fix=Fix(span, close))
 
 
 def _hint_for(tok: Token, expected: set[str]) -> str | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from archdsl.core.ops.base import REQUIRED, Tensor, ValueProblem, Word, long_names
 from archdsl.errors import Fix
 from archdsl.frontend import syntax as ast
-from archdsl.lowering.expressions import Context, EvalError, evaluate, render, show_value
+from archdsl.lowering.expressions import INPUT, Context, EvalError, UnknownShape, evaluate, render, show_value
 from archdsl.lowering.reporter import Reporter
 from archdsl.source import Span
 
@@ -45,8 +45,10 @@ class Binder:
         """Evaluate an expression; None after reporting an error."""
         try:
             return evaluate(expr, ctx)
+        except UnknownShape:
+            return None  # an earlier error, already reported, left the shape unknown
         except EvalError as exc:
-            self.report.error(exc.message, exc.span, exc.notes, exc.hint)
+            self.report.error(exc.message, exc.span, exc.notes, exc.hint, exc.fix)
             return None
         except RecursionError:
             self.report.error("expression is nested too deeply", expr.span, hint="simplify the expression")
@@ -128,7 +130,8 @@ class Binder:
             try:
                 values[attr.name] = attr.coerce(value, written)
             except ValueProblem as exc:
-                self.report.error(exc.message, expr.span, computed(expr, ctx), exc.hint)
+                fix = Fix(expr.span, exc.fix) if exc.fix is not None else None
+                self.report.error(exc.message, expr.span, computed(expr, ctx), exc.hint, fix)
                 failed.add(attr.name)
         ok = not failed and not structural
         return Bound(values if ok else None, values, frozenset(failed), structural)
@@ -221,8 +224,10 @@ class Binder:
 
     # -- block calls -----------------------------------------------------------------------
 
-    def bind_call(self, block: ast.BlockDef, stmt, ctx: Context) -> dict | None:
-        """The callee's parameters from a call's arguments; None after reporting."""
+    def bind_call(self, block: ast.BlockDef, stmt, ctx: Context, input_=None) -> dict | None:
+        """The callee's parameters from a call's arguments; None after reporting.
+        `input_` (a Tensor) is the block's input, which defaults may read:
+        `block SE(sq=make_divisible(in.c // 4, 8))`."""
         params = block.params
         signature = f"{block.name}({', '.join(p.name for p in params)})" if block.parens else block.name
         where = [f"{signature} is defined at {block.name_span}"]
@@ -253,7 +258,7 @@ class Binder:
                 given[kw.name] = self.eval(kw.value, ctx)
         if any(v is None for v in given.values()):
             return None
-        callee: dict[str, object] = {}
+        callee: dict[str, object] = {} if input_ is None else {INPUT: input_}
         inner = Context(callee, None, None, ctx.is_kind, f"block {block.name}")
         for param in params:
             if param.name in given:

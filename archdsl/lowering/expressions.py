@@ -13,19 +13,26 @@ import math
 from dataclasses import dataclass, field
 
 from archdsl.core.ops.base import Kind, Tensor, Word, number_text
+from archdsl.errors import Fix
 from archdsl.frontend import syntax as ast
 from archdsl.text import AXIS_LETTERS, dims_text
 
 KNOWN_WORDS = frozenset({"same", "valid", "half", "true", "false"})
 INPUT = "in"  # inside a block: its input tensor
+_BOOLEANS = {"true": True, "false": False}
 
 
 class EvalError(Exception):
     """An expression that cannot be evaluated; lowering reports it at `span`."""
 
-    def __init__(self, message, span, hint=None, notes=()):
+    def __init__(self, message, span, hint=None, notes=(), fix=None):
         super().__init__(message)
-        self.message, self.span, self.hint, self.notes = message, span, hint, list(notes)
+        self.message, self.span, self.hint, self.notes, self.fix = message, span, hint, list(notes), fix
+
+
+class UnknownShape(EvalError):
+    """`in.c` of a tensor whose shape an earlier (reported) error left unknown:
+    the value is unknown, and saying so again would only echo that error."""
 
 
 @dataclass(slots=True)
@@ -65,6 +72,8 @@ def _name(expr: ast.Name, ctx: Context):
     params = ctx.params
     if expr.id in params:
         return params[expr.id]
+    if expr.id in _BOOLEANS:
+        return _BOOLEANS[expr.id]  # so `if se { ... }` works on a parameter given `true`
     if expr.id in KNOWN_WORDS:
         return Word(expr.id)
     if ctx.is_kind is not None and ctx.is_kind(expr.id):
@@ -75,13 +84,14 @@ def _name(expr: ast.Name, ctx: Context):
     names = [n for n in params if n != INPUT]
     close = difflib.get_close_matches(expr.id, names + sorted(KNOWN_WORDS), n=1, cutoff=0.6)
     guess = f"did you mean '{close[0]}'? " if close else ""
+    fix = Fix(expr.span, close[0]) if close else None
     if names:
         hint = guess + f"the parameters here are: {', '.join(names)}"
     elif ctx.where.startswith("block"):
         hint = guess + f"{ctx.where} has no parameters; names stand for block parameters"
     else:
         hint = guess + "names stand for block parameters; a network body takes literal values"
-    raise EvalError(f"unknown name '{expr.id}'", expr.span, hint=hint)
+    raise EvalError(f"unknown name '{expr.id}'", expr.span, hint=hint, fix=fix)
 
 
 def _number(value, span):
@@ -159,7 +169,7 @@ def _attribute(expr: ast.Attribute, ctx: Context):
 def tensor_attribute(value: Tensor, name: str, span):
     shape = value.shape
     if shape is None:
-        raise EvalError(f"the shape of {value!r} is unknown (an earlier error)", span)
+        raise UnknownShape(f"the shape of {value!r} is unknown (an earlier error)", span)
     rank = len(shape) - 1
     letters = [a.lower() for a in AXIS_LETTERS.get(rank, ())]
     if name == "c":
@@ -172,7 +182,7 @@ def tensor_attribute(value: Tensor, name: str, span):
         return shape[1 + letters.index(name)]
     offered = ", ".join(["c", *letters, "shape", "rank"])
     if name in ("l", "d", "h", "w"):
-        what = repr(value) if value.name else "the input"
+        what = repr(value) if value.name and value.name != INPUT else "the input"
         raise EvalError(f"{what} is {dims_text(shape)}: it has no axis '{name}'", span,
                         hint=f"its attributes are {offered}")
     raise EvalError(f"a tensor has no attribute '{name}'", span, hint=f"its attributes are {offered}")
@@ -240,7 +250,8 @@ def _function(expr: ast.Function, ctx: Context):
         close = difflib.get_close_matches(expr.name, list(FUNCTIONS), n=1)
         guess = f"did you mean '{close[0]}'? " if close else ""
         raise EvalError(f"unknown function '{expr.name}'", expr.name_span,
-                        hint=guess + f"the functions are {', '.join(FUNCTIONS)}")
+                        hint=guess + f"the functions are {', '.join(FUNCTIONS)}",
+                        fix=Fix(expr.name_span, close[0]) if close else None)
     fn, low, high = entry
     if len(expr.args) < low or (high is not None and len(expr.args) > high):
         wanted = f"{low}" if low == high else f"{low} or more" if high is None else f"{low} to {high}"

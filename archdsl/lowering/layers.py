@@ -14,7 +14,7 @@ from archdsl.frontend import syntax as ast
 from archdsl.lowering.binding import attr_expr, computed
 from archdsl.lowering.expressions import Context
 from archdsl.lowering.hints import param_origin, unknown_layer_hint
-from archdsl.text import dims_text, shape_text
+from archdsl.text import AXIS_NAMES, dims_text, shape_text
 
 STATEMENT_KEYWORDS = ("input", "output", "expect")
 
@@ -95,8 +95,11 @@ class LayerStatements:
 
     @staticmethod
     def _did_you_mean(span, hint: str | None) -> Fix | None:
+        """The name a `did you mean 'x'?` or `archdsl writes `x`` hint proposes."""
         if hint and hint.startswith("did you mean '"):
             return Fix(span, hint.split("'")[1])
+        if hint and "; archdsl writes `" in hint:
+            return Fix(span, hint.split("`")[1])
         return None
 
     def shape_error(self, exc: ShapeError, stmt: ast.Layer, ctx: Context, tip, cls) -> None:
@@ -150,7 +153,8 @@ class LayerStatements:
     # -- merges of named tensors --------------------------------------------------------------
 
     def lower_ref_merge(self, stmt: ast.Layer, tip, scope, ctx: Context):
-        """`concat @skip @up`, `add @x`, `mul @gate`: the flow comes first unless `@` places it."""
+        """`add @x`, `mul @gate`: one tensor merges with the flow (the flow first);
+        `concat @skip @up`: several merge as listed (`@` stands for the flow)."""
         cls = MERGES[stmt.op]
         for kw in stmt.kwargs:
             self.report.error(f"{stmt.op} takes no parameters", kw.name_span,
@@ -171,16 +175,18 @@ class LayerStatements:
                 ok = False
             else:
                 tips.append(value.node)
-        if not flow_given:
+        if not flow_given and len(tips) == 1:
             tips.insert(0, tip)
-        if not stmt.args:
+        if not ok:
+            pass  # the argument that failed was reported; the count would only echo it
+        elif not stmt.args:
             self.report.error(f"{stmt.op} needs tensors to merge", stmt.span,
                               hint=f"{stmt.op} @a (with the flow), or "
                                    f"{stmt.op} {{ branch {{ ... }} branch {{ ... }} }}")
             ok = False
         elif len(tips) < cls.min_branches:
             self.report.error(f"{stmt.op} needs at least two inputs", stmt.span,
-                              hint=f"{stmt.op} @a merges @a with the flow")
+                              hint=f"{stmt.op} @a merges @a with the flow; {stmt.op} @a @b merges the two")
             ok = False
         if not ok:
             return self.graph.node(None, stmt.op, [t for t in tips if t is not None], None, scope, stmt.span,
@@ -303,12 +309,14 @@ class LayerStatements:
         window = getattr(node.op, "window", None)
         if window is None or not node.inputs or len(expected) != len(node.shape):
             return []
-        notes, rounding = [], getattr(node.op, "rounding", "floor")
+        rounding = getattr(node.op, "rounding", "floor")
+        names = AXIS_NAMES.get(len(node.shape) - 1, ())
+        by_text: dict[str, list[str]] = {}
         for i, (n, k, s, (pb, pa), d) in enumerate(zip(node.inputs[0].shape[1:], window.kernel, window.stride,
                                                        window.padding, window.dilation, strict=True)):
             if node.shape[1 + i] != expected[1 + i]:
-                notes.append(f"axis {i + 1}: {arithmetic(n, k, s, pb + pa, d, rounding)}")
-        return notes
+                by_text.setdefault(arithmetic(n, k, s, pb + pa, d, rounding), []).append(names[i])
+        return [f"{' and '.join(axes)}: {text}" for text, axes in by_text.items()]
 
     # -- defaults -------------------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ class Lowerer(LayerStatements):
     def lower_network(self, net: ast.NetworkDef) -> Graph:
         self.network = net.name
         root = self.graph.scope(ScopeKind.NETWORK, net.name, None, None, net.span, path="")
-        tensors = TensorScope(where="network")
+        tensors = TensorScope(where="")
         ctx = Context({}, tensors, None, self.is_kind, f"network {net.name}")
         body = list(net.body)
         first = next((i for i, s in enumerate(body) if not _is_input(s)), len(body))
@@ -100,7 +100,7 @@ class Lowerer(LayerStatements):
         else:
             for stmt in body[:first]:
                 node = self.lower_input(stmt, root, ctx)
-                if node is not None and node.local_name != "input":
+                if node is not None:  # an unnamed input is @input
                     tensors.define(node.local_name, node, stmt.span)
             # The flow starts at the first input; the others are reached by name (@meta).
             tip = self.inputs[0] if self.inputs else None
@@ -179,7 +179,8 @@ class Lowerer(LayerStatements):
                 close = difflib.get_close_matches(stmt.block, list(self.blocks), n=1, cutoff=0.6)
                 hint = (f"did you mean '{close[0]}'?" if close else
                         "define it with `block Name(...) { ... }` or `use` the file that has it")
-            self.report.error(f"unknown block '{stmt.block}'", stmt.block_span, hint=hint)
+            self.report.error(f"unknown block '{stmt.block}'", stmt.block_span, hint=hint,
+                              fix=self._did_you_mean(stmt.block_span, hint))
             return self.graph.node(None, stmt.block.lower(), inputs_of(tip), None, scope, stmt.span, stmt.label)
         chain = [f.block for f in self.report.frames]
         if stmt.block in chain:
@@ -191,7 +192,7 @@ class Lowerer(LayerStatements):
             self.report.error(f"blocks are nested more than {self.limits.max_depth} deep", stmt.span,
                               hint="raise the limit with --max-depth")
             raise Abort
-        callee = self.binder.bind_call(block, stmt, ctx)
+        callee = self.binder.bind_call(block, stmt, ctx, Tensor(tip, INPUT) if tip is not None else None)
         if callee is None:
             return self.graph.node(None, stmt.block.lower(), inputs_of(tip), None, scope, stmt.span, stmt.label)
         # The label shows the call as written, with values: Bottleneck(512, s=2).
@@ -202,8 +203,10 @@ class Lowerer(LayerStatements):
         inner = self.graph.scope(ScopeKind.BLOCK, label, local, scope, stmt.span)
         if tip is not None:
             callee[INPUT] = Tensor(tip, INPUT)
-        inner_ctx = Context(callee, TensorScope(where=f"block {block.name}"), tip, self.is_kind,
-                            f"block {block.name}")
+        # The block sees its parameters and its own labels, not the caller's; the
+        # caller's are remembered, to say so when the block refers to one.
+        inner_ctx = Context(callee, TensorScope(where=f"block {block.name}", hidden=tensors.hidden), tip,
+                            self.is_kind, f"block {block.name}")
         self.report.frames.append(Frame(block.name, stmt.span))
         try:
             return self.lower_body(block.body, tip, inner, inner_ctx, inner_ctx.tensors,
@@ -289,7 +292,8 @@ class Lowerer(LayerStatements):
             return
         close = difflib.get_close_matches(stmt.kind, list(MERGES), n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else f"the merges are {merges}"
-        self.report.error(f"unknown merge '{stmt.kind}'", stmt.kind_span, hint=hint)
+        self.report.error(f"unknown merge '{stmt.kind}'", stmt.kind_span, hint=hint,
+                          fix=self._did_you_mean(stmt.kind_span, hint))
 
     def merge_node(self, op, keyword, tips, scope, span, label):
         shapes = [t.shape if t is not None else None for t in tips]

@@ -13,6 +13,7 @@ import difflib
 
 from archdsl.core.ir import Node, Scope
 from archdsl.core.ops.base import Tensor
+from archdsl.errors import Fix
 from archdsl.lowering.expressions import EvalError
 from archdsl.source import Span
 
@@ -98,16 +99,20 @@ class TensorScope:
         if elsewhere is not None:
             where_span, where = elsewhere
             inside = f" inside a {where}" if where else ""
+            if self.where.startswith("block") and not where:
+                inside = " in the network that uses this block"
             return EvalError(f"@{name} is not visible here", span,
                              notes=[f"it is defined{inside} at {where_span}"],
                              hint="a label is seen by the statements after it in its own body and the bodies "
                                   "nested there; define it outside, or pass it to the block as an argument")
         visible = self.visible()
         close = difflib.get_close_matches(name, visible, n=1, cutoff=0.6)
+        fix = None
         if close:
             hint = f"did you mean @{close[0]}?"
+            fix = Fix(span, f"@{close[0]}")
         elif visible:
             hint = "the tensors named here: " + ", ".join(f"@{n}" for n in visible)
         else:
             hint = "name a statement with a label (`e1: conv 64 k=3`) and refer to it later as @e1"
-        return EvalError(f"unknown tensor @{name}", span, hint=hint)
+        return EvalError(f"unknown tensor @{name}", span, hint=hint, fix=fix)

@@ -51,10 +51,11 @@ class Kind(str):
 class ValueProblem(Exception):
     """An attribute value of the wrong kind; lowering adds the span."""
 
-    def __init__(self, message: str, hint: str | None = None):
+    def __init__(self, message: str, hint: str | None = None, fix: str | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.fix = fix  # the value's replacement text, where it is mechanical
 
 
 class ShapeError(Exception):
@@ -159,7 +160,7 @@ def _quoted_word(value: Any, name: str, words: tuple[str, ...]) -> None:
     """`p="same"`, `bias="false"`: the right word in quotes; say the quotes go."""
     if isinstance(value, str) and not isinstance(value, Word) and value in words:
         raise ValueProblem(f"{name} takes the bare word {value}, not a quoted string",
-                           hint=f"quotes are not needed: {name}={value}")
+                           hint=f"quotes are not needed: {name}={value}", fix=str(value))
 
 
 def _as_int(value: Any, name: str, minimum: int) -> int:

@@ -64,7 +64,7 @@ class Permute(Op):
     def make(cls, v, in_shapes):
         (shape,) = in_shapes
         if len(v["order"]) != len(shape):
-            raise ShapeError(f"permute {dims_text(v['order'])} orders {len(v['order'])} axes, "
+            raise ShapeError(f"permute ({', '.join(map(str, v['order']))}) orders {len(v['order'])} axes, "
                              f"but {shape_text(shape)} has {len(shape)}",
                              hint="list every axis but the batch, e.g. (1, 2, 0) for CxHxW -> HxWxC")
         return cls(v["order"])
@@ -138,8 +138,9 @@ class Split(Op):
         c, parts = shape[0], v["parts"]
         if isinstance(parts, int):
             if c % parts:
+                sizes = [c // parts + (1 if i < c % parts else 0) for i in range(parts)]
                 raise ShapeError(f"split {parts} needs channels divisible by {parts}, the input has {c}",
-                                 hint=f"give the sizes of the parts instead: split ({c // parts + c % parts}, ...)")
+                                 hint=f"give the sizes of the parts instead: split ({', '.join(map(str, sizes))})")
             sizes = (c // parts,) * parts
         else:
             sizes = parts

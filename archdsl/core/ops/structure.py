@@ -137,7 +137,12 @@ def mismatch(kind: str, in_shapes: list[Shape]) -> ShapeError:
     else:
         notes.append(f"both the channels ({a[0]} and {b[0]}) and the spatial sizes "
                      f"({shape_text(a[1:])} and {shape_text(b[1:])}) differ")
-        hint = "project one branch with a 1x1 conv of the right channels and stride"
+        gate, scaled = (b, a) if set(b[1:]) == {1} else (a, b) if set(a[1:]) == {1} else (None, None)
+        if gate is not None:
+            hint = (f"a {shape_text(gate)} gate scales a {shape_text(scaled)} map only with {scaled[0]} "
+                    f"channels: end its branch with `conv {scaled[0]} k=1`")
+        else:
+            hint = "project one branch with a 1x1 conv of the right channels and stride"
     return ShapeError(f"{kind} inputs do not broadcast", notes=notes, hint=hint)
 
 
