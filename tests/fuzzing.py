@@ -15,7 +15,13 @@ LAYERS = ["conv {c} k={k}", "conv {c} k={k} s={s} p={p}", "conv {c} k={k} p=same
           "minpool k={k}",
           "gap", "gmp", "adaptiveavgpool {a}", "bn", "bn eps=1e-3", "lrn size={k}", "dropout 0.{k}",
           "relu", "leakyrelu 0.1", "elu", "relu6", "sigmoid", "tanh", "gelu", "silu", "hardswish",
-          "softmax", "identity", "flatten", "fc {c}"]
+          "softmax", "identity", "flatten", "fc {c}",
+          # language v2
+          "convtranspose {c} k={k} s={s}", "deconv {c} k={k} s={s} p={p} op=1", "upsample {s}",
+          "upsample size={a} mode=bilinear", "crop {a}", "pad {p} mode=reflect", "layernorm", "groupnorm {g}",
+          "instancenorm affine=true", "layerscale 1e-6", "stochasticdepth 0.{k}", "shuffle {g}", "hardsigmoid",
+          "reshape (-1, {c})", "permute (1, 0)", "conv {c} k={k} p=half", "embedding {c} {k}",
+          "conv max({c}, {k}) k={k}", "conv make_divisible({c} * 0.75, 8) k=1", "expect {c}x{k}x{k}"]
 # Values drawn mostly in range, sometimes not: near-valid specs must fail cleanly.
 SMALL = [1, 1, 2, 2, 3, 3, 4, 5, 7, 8, 16]
 ODD = [0, -1, 1000, 99999, 2 ** 40]
@@ -51,9 +57,39 @@ def _body(rng: random.Random, depth: int, blocks: list[str]) -> list[str]:
         elif blocks and roll < 0.34:
             name = rng.choice(blocks)
             lines.append(f"{name}({_value(rng)})" if rng.random() < 0.9 else f"{name}()")
+        elif roll < 0.48:
+            lines.append(_graph(rng, depth, blocks))
         else:
             lines.append(_layer(rng))
     return lines
+
+
+LABELS = ["a", "b", "t", "x", "e1", "skip"]
+
+
+def _graph(rng: random.Random, depth: int, blocks: list[str]) -> str:
+    """Language v2: labels and references, from, ref merges, split, if, optional residuals."""
+    label = rng.choice(LABELS)
+    ref = rng.choice(LABELS + ["input"])
+    roll = rng.random()
+    if roll < 0.2:
+        return f"{label}: {_layer(rng)}"
+    if roll < 0.35:
+        return f"{rng.choice(['concat', 'add', 'mul'])} @{ref}" + rng.choice(["", " @", f" @{label}"])
+    if roll < 0.5 and depth < 3:
+        return f"from @{ref} {{ " + "; ".join(_body(rng, depth + 1, blocks)) + " }"
+    if roll < 0.6:
+        return f"{label}, {rng.choice(LABELS)}: split {rng.choice([2, 2, 3, '(1, 2)'])}"
+    if roll < 0.7 and depth < 3:
+        cond = rng.choice(["in.c == 8", "s == 1 and in.c > 2", "not s", "1 < 2", "in.h >= 4 or s != 1"])
+        orelse = rng.choice(["", " else { relu }", " else if s == 2 { bn } else { identity }"])
+        return f"if {cond} {{ " + "; ".join(_body(rng, depth + 1, blocks)) + f" }}{orelse}"
+    if roll < 0.8 and depth < 3:
+        return "residual optional { " + "; ".join(_body(rng, depth + 1, blocks)) + " }"
+    if roll < 0.9:
+        return rng.choice(["defaults { bn eps=1e-3; conv bias=false }", "output y", f"output z @{ref}",
+                           "crop @" + ref, "upsample like=@" + ref])
+    return f"mul {{ branch {{ }} branch {{ gap; conv {_value(rng)} k=1; hardsigmoid }} }}"
 
 
 def generated_spec(rng: random.Random) -> str:
@@ -64,18 +100,22 @@ def generated_spec(rng: random.Random) -> str:
         name = f"B{i}"
         body = "\n  ".join(_body(rng, 1, blocks)).replace("conv", rng.choice(["conv", "conv"]))
         body = re.sub(r"conv (\d+)", "conv c", body, count=1)
-        parts.append(f"block {name}(c, s=1) {{\n  {body}\n}}")
+        header = f"block {name}(c, s=1)" if rng.random() < 0.85 else f"block {name}"
+        parts.append(f"{header} {{\n  {body}\n}}")
         blocks.append(name)
     shape = rng.choice(["3x32x32", "1x28x28", "8x16", "2x8x8x8", "64", "3x7x7", "3x1x1"])
+    inputs = f"input {shape}" if rng.random() < 0.85 else f"input image {shape}\n  input meta 12"
     body = "\n  ".join(_body(rng, 0, blocks) + _body(rng, 0, blocks))
-    parts.append(f"network N {{\n  input {shape}\n  {body}\n}}")
+    parts.append(f"network N {{\n  {inputs}\n  {body}\n}}")
     return "\n".join(parts) + "\n"
 
 
 TOKEN = re.compile(r"\s+|#[^\n]*|[A-Za-z_]\w*|\d+(?:x\d+)+|\d+(?:\.\d*)?(?:e-?\d+)?|\"[^\"\n]*\"|.", re.S)
 REPLACEMENTS = ["{", "}", "(", ")", ";", "\n", "=", ",", ":", "x", "0", "-1", "99999999", "1e-4",
                 "conv", "residual", "shortcut", "branch", "concat", "repeat", "block", "network",
-                "input", "same", "true", "use", '"x.arch"', "Inception", "k", "s=2", "/", "//", "*"]
+                "input", "same", "true", "use", '"x.arch"', "Inception", "k", "s=2", "/", "//", "*",
+                "@", "@a", "@input", "from", "if", "else", "==", "and", "not", "in.c", "mul", "split",
+                "optional", "defaults", "output", "max(", "1e309", ".", "half"]
 
 
 def mutate_tokens(text: str, rng: random.Random) -> str:

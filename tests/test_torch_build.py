@@ -16,7 +16,7 @@ import torch.nn.functional as F  # noqa: E402
 
 import archdsl  # noqa: E402
 from archdsl.backends.torch import generate_source, load_source  # noqa: E402
-from archdsl.backends.torch.names import MODULE_ATTRIBUTES, attribute_path  # noqa: E402
+from archdsl.backends.torch.names import MODULE_ATTRIBUTES, attribute_path, class_name  # noqa: E402
 from archdsl.cli import main  # noqa: E402
 
 from .conftest import GALLERY  # noqa: E402
@@ -26,13 +26,16 @@ SMALL_INPUT = {"yolov1": (3, 64, 64)}
 _LINE = re.compile(r"^(\s+)(\w+) = (.+)  # (N(?: x \d+)+)$")
 
 
-def instrumented_forward(source: str):
-    """The generated forward with a probe after every line: returns the function
-    and the list the probe fills with (shape, commented shape) per line."""
-    lines, seen, in_forward = [], [], False
+def instrumented_forward(source: str, name: str | None = None):
+    """The network class's forward with a probe after every line: returns the
+    function and the list the probe fills with (shape, commented shape) per line.
+    `name` is the network's class (helper classes of the file come before it)."""
+    lines, seen, in_forward, in_class = [], [], False, name is None
     for line in source.splitlines():
+        if line.startswith("class "):
+            in_class = name is None or line.startswith(f"class {name}(")
         if line.startswith("    def "):
-            in_forward = line.startswith("    def forward(")
+            in_forward = in_class and line.startswith("    def forward(")
         m = _LINE.match(line) if in_forward else None
         if m:
             indent, var, expr, dims = m.groups()
@@ -40,6 +43,8 @@ def instrumented_forward(source: str):
         lines.append(line)
     module = load_source("\n".join(lines), "Probe")
     module._probe = lambda t, dims: seen.append((tuple(t.shape), tuple(int(d) for d in dims.split(" x ")[1:])))
+    if name is not None:
+        return getattr(module, name).forward, seen
     cls = next(v for v in vars(module).values() if isinstance(v, type) and issubclass(v, torch.nn.Module))
     return cls.forward, seen
 
@@ -59,7 +64,7 @@ def assert_matches_analysis(net, model=None, batch: int = 2) -> None:
             handles.append(module.register_forward_hook(
                 lambda mod, args, out, key=node.name:
                     None if key in hooked else hooked.update({key: tuple(out.shape)})))
-    forward, seen = instrumented_forward(model.archdsl_source)
+    forward, seen = instrumented_forward(model.archdsl_source, class_name(net.name))
     try:
         with torch.no_grad():
             out = forward(model.eval(), torch.randn(batch, *net.input_shape))

@@ -1,8 +1,11 @@
 """Torch is the oracle: hypothesis writes small valid specs mixing every
-construct (conv with stride/padding/same/dilation/groups, max/avg/min pools
-with ceil mode, bn, lrn, activations, concat, add, residual with and without
-shortcut, repeat, blocks; 1-D, 2-D and 3-D), and the compiled module must
-produce the analysed shape on every line, the analysed parameters and buffers."""
+construct (conv with stride/padding/same/half/dilation/groups, max/avg/min
+pools with ceil mode, bn, lrn, activations, concat, add, residual with and
+without shortcut, repeat, blocks; and language v2's named tensors, SE-style
+mul, split/from/concat with shuffle, optional residuals, blocks with `if` on
+`in.c`, defaults, transposed convolutions, upsample, crop, pad and the new
+norms; 1-D, 2-D and 3-D), and the compiled module must produce the analysed
+shape on every line, the analysed parameters and buffers."""
 from __future__ import annotations
 
 import pytest
@@ -18,7 +21,9 @@ from .test_torch_build import assert_matches_analysis  # noqa: E402
 
 ACTIVATIONS = ["relu", "relu6", "sigmoid", "tanh", "gelu", "silu", "hardswish", "leakyrelu 0.2",
                "elu 0.5", "softmax"]
-BLOCK = "block Unit(c, s=1) {\n  conv c k=3 s=s p=same bias=false\n  bn\n  relu\n}\n"
+BLOCK = ("block Unit(c, s=1) {\n  conv c k=3 s=s p=same bias=false\n  bn\n  relu\n}\n"
+         "block Maybe(c) {\n  if in.c == c {\n    residual { conv c k=3 p=half bias=false; bn }\n"
+         "  } else {\n    conv c k=1\n  }\n}\n")
 
 
 class _Spec:
@@ -26,6 +31,11 @@ class _Spec:
 
     def __init__(self, shape):
         self.shape = list(shape)
+        self.labels = 0
+
+    def label(self, stem: str) -> str:
+        self.labels += 1
+        return f"{stem}{self.labels}"
 
     @property
     def spatial(self):
@@ -55,8 +65,19 @@ def _window(draw, spec: _Spec, pool: bool, keep: bool = False):
 
 def _layer(draw, spec: _Spec, keep: bool = False) -> str:
     """One layer; `keep` keeps the whole shape (for branch bodies and repeats)."""
-    kind = draw(st.sampled_from(["conv", "conv", "pool", "bn", "act", "lrn", "dropout", "identity"]))
+    kinds = ["conv", "conv", "pool", "bn", "act", "lrn", "dropout", "identity", "norm", "shuffle"]
+    if not keep:
+        kinds += ["resize", "resize"]
+    kind = draw(st.sampled_from(kinds))
     c = spec.shape[0]
+    if kind == "norm":
+        return draw(st.sampled_from(["layernorm", "layernorm affine=false", f"groupnorm {1 if c % 2 else 2}",
+                                     "instancenorm affine=true", "layerscale 0.1", "stochasticdepth 0.2",
+                                     "hardsigmoid"]))
+    if kind == "shuffle":
+        return f"shuffle {draw(st.sampled_from([g for g in (1, 2, 3) if c % g == 0]))}"
+    if kind == "resize":
+        return _resize(draw, spec)
     if kind == "conv":
         g = draw(st.sampled_from([g for g in (1, 2, 3) if c % g == 0]))
         out_c = c if keep else draw(st.integers(1, 6)) * g
@@ -82,6 +103,54 @@ def _layer(draw, spec: _Spec, keep: bool = False) -> str:
     return "identity"
 
 
+def _resize(draw, spec: _Spec) -> str:
+    """A layer that changes the spatial size without a window: up, crop or pad."""
+    small = max(spec.spatial) <= 8
+    kind = draw(st.sampled_from(["convtranspose", "upsample", "pad", "crop"] if small else ["pad", "crop"]))
+    c = spec.shape[0]
+    if kind == "convtranspose":
+        out_c, k = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+        spec.shape = [out_c, *(2 * (n - 1) - 2 * 0 + k for n in spec.spatial)]
+        return f"convtranspose {out_c} k={k} s=2" + draw(st.sampled_from(["", " bias=false"]))
+    if kind == "upsample":
+        mode = draw(st.sampled_from(["nearest", {1: "linear", 2: "bilinear", 3: "trilinear"}[len(spec.spatial)]]))
+        spec.shape = [c, *(2 * n for n in spec.spatial)]
+        return f"upsample 2 mode={mode}"
+    if kind == "pad":
+        p = draw(st.integers(0, 2))
+        mode = draw(st.sampled_from(["zeros", "replicate"]))
+        spec.shape = [c, *(n + 2 * p for n in spec.spatial)]
+        return f"pad {p} mode={mode}"
+    if min(spec.spatial) < 3:
+        return "identity"
+    spec.shape = [c, *(n - 2 for n in spec.spatial)]
+    return "crop " + "x".join(str(n) for n in spec.spatial) if len(spec.spatial) > 1 else f"crop {spec.spatial[0]}"
+
+
+def _graph_statement(draw, spec: _Spec) -> str:
+    """Language v2 constructs that keep the shape: an SE gate, a split-and-shuffle
+    unit, a named skip, an optional residual, a block deciding on in.c."""
+    c = spec.shape[0]
+    kind = draw(st.sampled_from(["se", "split", "skip", "optional", "maybe"]))
+    if kind == "se":
+        x = spec.label("x")
+        gate = draw(st.sampled_from(["sigmoid", "hardsigmoid"]))
+        return f"{x}: identity; gap; conv {max(c // 2, 1)} k=1; relu; conv {c} k=1; {gate}; mul @{x}"
+    if kind == "split" and c % 2 == 0:
+        a, b = spec.label("a"), spec.label("b")
+        return f"{a}, {b}: split 2; from @{b} {{ conv {c // 2} k=1; relu }}; concat @{a} @; shuffle 2"
+    if kind == "skip":
+        t = spec.label("t")
+        return f"{t}: conv {c} k=3 p=same; relu; conv {c} k=1; add @{t}"
+    if kind == "optional":
+        out = draw(st.sampled_from([c, c + 1]))
+        spec.shape = [out, *spec.spatial]
+        return f"residual optional {{ conv {out} k=3 p=half }}"
+    out = draw(st.sampled_from([c, c + 1]))
+    spec.shape = [out, *spec.spatial]
+    return f"Maybe({out})"
+
+
 def _same_stride_branch(draw, spec: _Spec, c_out: int, s: int) -> str:
     """A branch ending at c_out channels and ceil(W/s): any layers, then a p=same conv."""
     inner = _Spec(spec.shape)
@@ -92,10 +161,12 @@ def _same_stride_branch(draw, spec: _Spec, c_out: int, s: int) -> str:
 
 
 def _statement(draw, spec: _Spec, depth: int) -> str:
-    choice = draw(st.sampled_from(["layer", "layer", "layer", "concat", "add", "residual", "repeat", "block"]
-                                  if depth < 2 else ["layer"]))
+    choice = draw(st.sampled_from(["layer", "layer", "layer", "concat", "add", "residual", "repeat", "block",
+                                   "graph", "graph"] if depth < 2 else ["layer"]))
     if choice == "layer":
         return _layer(draw, spec)
+    if choice == "graph":
+        return _graph_statement(draw, spec)
     if choice in ("concat", "add"):
         s = draw(st.integers(1, 2))
         outs = [draw(st.integers(1, 4)) for _ in range(draw(st.integers(2, 3)))]
@@ -133,7 +204,8 @@ def specs(draw) -> str:
     if head:
         body.append(head)
     dims = "x".join(map(str, shape))
-    return BLOCK + "network Gen {\n  input " + dims + "\n  " + "\n  ".join(body) + "\n}\n"
+    defaults = draw(st.sampled_from(["", "defaults { bn eps=1e-3 momentum=0.01 }\n", "defaults { conv bias=false }\n"]))
+    return defaults + BLOCK + "network Gen {\n  input " + dims + "\n  " + "\n  ".join(body) + "\n}\n"
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

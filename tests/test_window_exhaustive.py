@@ -1,7 +1,8 @@
 """The window rule equals PyTorch's at every setting PyTorch accepts, and is
 refused exactly where PyTorch refuses: an exhaustive sweep, not samples.
 
-For every windowed kind, input sizes 1-12, kernels 1-5, strides 1-4,
+For every windowed kind (transposed convolution included, its output padding
+0-3 in place of the rounding), input sizes 1-12, kernels 1-5, strides 1-4,
 paddings 0-3 (past PyTorch's pooling limit of k/2, to check the refusals),
 dilations 1-2 and both roundings, archdsl's output size (or refusal) is
 compared with what torch computes. 1-D covers every combination; 2-D and 3-D
@@ -29,7 +30,9 @@ REFUSED = "refused"
 
 def _archdsl(kind: str, shape: tuple[int, ...], k, s, p, d, ceil):
     values = {"k": (k,), "s": (s,), "p": (p,)}
-    if kind == "conv":
+    if kind == "convtranspose":
+        values.update(out=1, d=(d,), g=1, bias=True, op=(ceil,))  # `ceil` carries the output padding
+    elif kind == "conv":
         values.update(out=1, d=(d,), g=1, bias=True)
     else:
         values.update(ceil=ceil)
@@ -51,13 +54,17 @@ def _torch(kind: str, rank: int, n: int, k, s, p, d, ceil):
         if kind == "conv":
             w = torch.zeros((1, 1) + (k,) * rank)
             y = getattr(F, f"conv{rank}d")(x, w, stride=s, padding=p, dilation=d)
+        elif kind == "convtranspose":
+            w = torch.zeros((1, 1) + (k,) * rank)
+            y = getattr(F, f"conv_transpose{rank}d")(x, w, stride=s, padding=p, output_padding=ceil,
+                                                     dilation=d)
         elif kind == "avgpool":
             y = getattr(F, f"avg_pool{rank}d")(x, k, s, p, ceil_mode=ceil)
         elif kind == "maxpool":
             y = getattr(F, f"max_pool{rank}d")(x, k, s, p, d, ceil_mode=ceil)
         else:  # minpool is -maxpool(-x), as archdsl compiles it
             y = -getattr(F, f"max_pool{rank}d")(-x, k, s, p, 1, ceil_mode=ceil)
-    except RuntimeError:
+    except (RuntimeError, ValueError):
         return REFUSED
     if y.numel() == 0:
         return REFUSED
@@ -65,13 +72,14 @@ def _torch(kind: str, rank: int, n: int, k, s, p, d, ceil):
 
 
 def _settings(kind: str):
-    dilations = DILATIONS if kind in ("conv", "maxpool") else (1,)
-    roundings = (False,) if kind == "conv" else (False, True)
+    dilations = DILATIONS if kind in ("conv", "convtranspose", "maxpool") else (1,)
+    # For convtranspose the last item is the output padding, 0-3 (refused from max(S, D) on).
+    roundings = (False,) if kind == "conv" else (0, 1, 2, 3) if kind == "convtranspose" else (False, True)
     return itertools.product(SIZES, KERNELS, STRIDES, PADDINGS, dilations, roundings)
 
 
 @pytest.mark.parametrize("rank", (1, 2, 3))
-@pytest.mark.parametrize("kind", ("conv", "maxpool", "avgpool", "minpool"))
+@pytest.mark.parametrize("kind", ("conv", "convtranspose", "maxpool", "avgpool", "minpool"))
 def test_output_size_equals_torch_everywhere(kind, rank):
     mismatches = []
     count = 0
