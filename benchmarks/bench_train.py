@@ -114,7 +114,7 @@ def processes(epochs: int, repeats: int, tmp: Path) -> dict:
 FIRST_STEP_DRIVER = """
 import os, sys
 import archdsl.train.loop as loop
-from archdsl.train import command
+from archdsl.cli import train as command
 step = loop.Trainer.train_step
 def first(self, index):
     step(self, index)

@@ -14,7 +14,8 @@ pytest.importorskip("sklearn")
 if not torch.distributed.is_available():  # pragma: no cover
     pytest.skip("this PyTorch has no torch.distributed", allow_module_level=True)
 
-from archdsl.train import command, distributed  # noqa: E402
+from archdsl.cli import train as command  # noqa: E402
+from archdsl.train import distributed  # noqa: E402
 from archdsl.train.session import TrainOptions, train  # noqa: E402
 
 from .conftest import ROOT  # noqa: E402

@@ -220,7 +220,8 @@ def test_every_setting_has_an_example_that_reads():
 def test_section_config_and_command_registration_do_not_import_torch():
     code = ("import sys, argparse, archdsl; from archdsl.train import read_config, summary_lines; "
             "read_config(archdsl.loads('network N { input 8; fc 2 }')); "
-            "from archdsl.train import command; command.add_parsers(argparse.ArgumentParser().add_subparsers()); "
+            "from archdsl.cli import train as command; "
+            "command.add_parsers(argparse.ArgumentParser().add_subparsers()); "
             "print(sorted(m for m in ('torch', 'numpy', 'matplotlib', 'sklearn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

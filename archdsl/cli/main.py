@@ -17,7 +17,9 @@ COMMANDS = ("check", "build", "export", "render", "report", "layers")
 EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with `only` (a name in COMMANDS), that subcommand's
+    alone: `archdsl check` imports no other command's modules."""
     parser = argparse.ArgumentParser(
         prog="archdsl",
         description="Declarative architecture compiler and shape calculator for CNNs.",
@@ -25,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"archdsl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in (only,) if only in COMMANDS else COMMANDS:
         try:
             module = importlib.import_module(f"archdsl.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -33,14 +35,17 @@ def _parser() -> argparse.ArgumentParser:
                 continue  # a backend not built into this checkout
             raise
         module.add_parser(sub)
+    if only in COMMANDS:
+        return parser
     # train, eval and predict live with the training engine; registering them imports no torch.
-    from archdsl.train.command import add_parsers
+    from archdsl.cli.train import add_parsers
     add_parsers(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+    words = sys.argv[1:] if argv is None else argv
+    parser = _parser(words[0] if words else None)
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)

@@ -3,6 +3,6 @@
 registered with `archdsl`."""
 import sys
 
-from archdsl.train.command import main
+from archdsl.cli.train import main
 
 sys.exit(main())

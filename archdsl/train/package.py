@@ -14,16 +14,9 @@ from archdsl.lowering.expressions import Context, EvalError, evaluate
 _NO_NAMES = Context()  # settings are constants: no parameters, tensors or kinds in scope
 
 __all__ = ["ArchError", "Diagnostic", "UsageError", "syntax", "EvalError", "constant", "atomic_path",
-           "check_writable", "write_atomic", "cli_common"]
+           "check_writable", "write_atomic"]
 
 
 def constant(expr):
     """The value of an expression with no names in scope (`2*64`, `5e-4`); EvalError otherwise."""
     return evaluate(expr, _NO_NAMES)
-
-
-def cli_common():
-    """The helpers every subcommand shares (spec options, diagnostics printing).
-    Imported on demand: the library side of archdsl.train does not need argparse."""
-    from archdsl.cli import common
-    return common

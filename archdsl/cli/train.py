@@ -14,9 +14,11 @@ import json
 import os
 import sys
 
-from .metrics import FORMATS as LOG_FORMATS
-from .package import ArchError, UsageError, check_writable, cli_common
-from .progress import MODES as PROGRESS_MODES
+from archdsl.atomic import check_writable
+from archdsl.cli import common
+from archdsl.errors import ArchError, UsageError
+from archdsl.train.metrics import FORMATS as LOG_FORMATS
+from archdsl.train.progress import MODES as PROGRESS_MODES
 
 # Import name -> distribution, for the message when one is missing.
 PACKAGES = {"torch": "torch", "numpy": "numpy", "sklearn": "scikit-learn", "matplotlib": "matplotlib",
@@ -61,7 +63,7 @@ def _add_device_options(p) -> None:
 def _add_train(sub) -> None:
     p = sub.add_parser("train", help=TRAIN_HELP, description=TRAIN_HELP + ". Settings come from the "
                        "spec's train { ... } section; the flags below override them.")
-    cli_common().add_spec_options(p)
+    common.add_spec_options(p)
     d = p.add_argument_group("data")
     d.add_argument("--data", default="digits", metavar="SOURCE", help=DATA_HELP)
     d.add_argument("--val", metavar="SOURCE", help="a validation set (its test split where it has one: MNIST's "
@@ -107,7 +109,7 @@ def _add_train(sub) -> None:
 
 def _add_eval(sub) -> None:
     p = sub.add_parser("eval", help=EVAL_HELP, description=EVAL_HELP + " (its test split where it has one).")
-    cli_common().add_spec_options(p)
+    common.add_spec_options(p)
     p.add_argument("checkpoint", metavar="CKPT", help="best.pt or last.pt")
     p.add_argument("--data", metavar="SOURCE", help=DATA_HELP + "; default: the source it was trained on")
     p.add_argument("--resize", action=argparse.BooleanOptionalAction, default=None,
@@ -121,7 +123,7 @@ def _add_eval(sub) -> None:
 def _add_predict(sub) -> None:
     p = sub.add_parser("predict", help=PREDICT_HELP, description=PREDICT_HELP + "; each image is converted "
                        "to the spec's channels and resampled to its input size.")
-    cli_common().add_spec_options(p)
+    common.add_spec_options(p)
     p.add_argument("checkpoint", metavar="CKPT", help="best.pt or last.pt")
     p.add_argument("files", nargs="+", metavar="FILE", help="images (PNG, JPEG, ...)")
     p.add_argument("--top", type=_int, default=1, metavar="K", help="show the K most likely classes")
@@ -140,7 +142,6 @@ def require(*modules: str) -> None:
 
 
 def _load(args):
-    common = cli_common()
     net = common.load_one(args.spec, args)
     status = common.report_warnings([net], args) if os.environ.get("RANK", "0") == "0" else 0
     return net, status
@@ -149,9 +150,9 @@ def _load(args):
 def run_train(args) -> int:
     needs = ["torch", "numpy"] + (["sklearn", "matplotlib"] if args.report else [])
     require(*needs, *(["rich"] if args.progress == "bar" else []))
-    from . import distributed
-    from .config import OVERRIDES
-    from .session import TrainOptions, train
+    from archdsl.train import distributed
+    from archdsl.train.config import OVERRIDES
+    from archdsl.train.session import TrainOptions, train
     if args.nproc is not None and args.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return distributed.launch(args.nproc, distributed.strip_nproc(_raw_argv(args)))
     net, status = _load(args)
@@ -172,8 +173,8 @@ def run_train(args) -> int:
 
 def run_eval(args) -> int:
     require("torch", "numpy", "sklearn")
-    from . import report
-    from .inference import evaluate, load_trained
+    from archdsl.train import report
+    from archdsl.train.inference import evaluate, load_trained
     if args.report:
         check_writable(args.report)  # before the work, not after
     net, status = _load(args)
@@ -193,7 +194,7 @@ def run_eval(args) -> int:
         print()
         print(report.text_report(c, "classification report"), end="")
     if args.report:
-        from .metrics import write_text
+        from archdsl.train.metrics import write_text
         page = report.html_report(
             title=f"{net.name}: evaluation", facts=[("checkpoint", args.checkpoint), ("data", result.data),
                                                     ("loss", f"{result.loss:.4f}"),
@@ -207,7 +208,7 @@ def run_eval(args) -> int:
 
 def run_predict(args) -> int:
     require("torch", "numpy", "PIL")
-    from .inference import load_trained, predict_files
+    from archdsl.train.inference import load_trained, predict_files
     net, status = _load(args)
     if status:
         return status
@@ -260,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except ArchError as exc:
-        cli_common().report_errors(exc)
+        common.report_errors(exc)
         return 1
     except UsageError as exc:
         print(f"archdsl: error: {exc}", file=sys.stderr)
