@@ -161,7 +161,7 @@ def test_without_graphviz_writes_dot_and_says_how_to_install(tmp_path, monkeypat
 
 
 @pytest.mark.parametrize("argv", [
-    ["--style", "volume", "-o", "x.png"],
+    ["--style", "volume", "-o", "x.dot"],
     ["-o", "x.jpg"],
     ["-o", "no/such/dir/x.dot"],
 ])

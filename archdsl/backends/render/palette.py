@@ -35,6 +35,7 @@ TEXT = "#1F1F1F"
 MUTED = "#5F6368"
 CLUSTER_FILL = "#F6F7F9"
 CLUSTER_BORDER = "#B4BAC4"
+SKIP = "#C73E55"  # long skips to named tensors, as the residual skips: red
 FONT = "Helvetica,Arial,sans-serif"
 
 

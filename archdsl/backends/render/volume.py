@@ -1,39 +1,50 @@
 """Volume style: the 3-D box figures of the AlexNet paper, as pure SVG.
 
 Every feature map is a box: its front face is as tall as the map's height and
-as wide as its channel count, and it recedes by its width, all log-scaled so
-that a 224-pixel, 512-channel map and a 6-pixel one both fit on a slide. Each
-convolution or pooling window is drawn as a small square on the box it reads,
-with a pyramid to the map it writes. Vectors (flatten, fc) are bars; branches
-stack vertically and meet at a merge glyph (+ for add, C for concat);
-an identity skip is a line around its body.
+as wide as its channel count, and it recedes by its width, scaled (log by
+default, or sqrt or linear) so that a 224-pixel, 512-channel map and a
+6-pixel one both fit on a slide. Each convolution or pooling window is drawn
+as a small square on the box it reads, with a pyramid to the map it writes.
+Vectors (flatten, fc) are bars; branches stack vertically and meet at a merge
+glyph (+ for add, C for concat, × for mul); an identity skip is a line
+around its body. Inputs from named tensors far back come by arcs, and
+nested skips make a U (volume_layout.py).
 
-Layout is a small box model: every item measures its width and how far it
-reaches above and below the centre line, then draws itself at a position.
-No Graphviz, no third-party package; the output is deterministic.
+Layout is a small box model (volume_items.py): every item measures its width
+and how far it reaches above and below the centre line, then draws itself at
+a position. No Graphviz, no third-party package; the output is deterministic.
 """
 from __future__ import annotations
 
 import html
-import math
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 
 from archdsl.backends.render import palette as P
 from archdsl.backends.render.notation import GLYPHS, describe, family, params_text, shape_text
-from archdsl.backends.render.structure import Fold, drawn, fold, foldable, root
+from archdsl.backends.render.structure import Fold, auto_name, drawn, fold, foldable, root, structured_merges
+from archdsl.backends.render.volume_items import (
+    SCALES,
+    Bar,
+    Box,
+    Glyph,
+    Item,
+    OutTag,
+    Par,
+    Scale,
+    Seq,
+    text,
+    text_w,
+    two_lines,
+)
+from archdsl.backends.render.volume_items import n as _n
+from archdsl.backends.render.volume_layout import rows_figure, u_figure
 from archdsl.core.ir import Node, Scope, ScopeKind
 from archdsl.core.network import Network
 from archdsl.core.ops import activation, conv, dense, norm, pool, resample, reshape, structure, transposed
 from archdsl.text import TIMES, count_text
 
-FONT_PX = 11
-CHAR_W = 6.4  # average glyph width of an 11 px sans-serif, for sizing labels
-GAP = 22  # between consecutive items
-BRANCH_GAP = 16
-FAN = 26  # room for the lines that fan out to branches and back in
-ROW_GAP = 28  # between wrapped rows; the arrow back to the left runs through it
-WRAP_ASPECT = 3.0  # wrap a figure more than this many times as wide as tall...
-SLIDE_ASPECT = 16 / 9  # ...into the number of rows that comes nearest a slide
+MARGIN, HEADER = 24, 62
 
 # Which kinds get a box (a map) or a bar (a vector) of their own. Activations,
 # normalisation and dropout keep the shape and are left out; merges are drawn
@@ -45,10 +56,11 @@ DRAWN: dict[type, bool] = {
     norm.BatchNorm: False, norm.LocalResponseNorm: False, norm.Dropout: False,
     activation.Activation: False, activation.Softmax: False, structure.Identity: False,
     structure.Merge: False, transposed.ConvTranspose: True, resample.Upsample: True, resample.Crop: True,
-    resample.Pad: False, dense.Embedding: True, norm.LayerNorm: False, norm.GroupNorm: False,
+    resample.Pad: True, dense.Embedding: True, norm.LayerNorm: False, norm.GroupNorm: False,
     norm.InstanceNorm: False, norm.LayerScale: False, norm.StochasticDepth: False, reshape.Reshape: True,
-    reshape.Permute: False, reshape.Shuffle: False, reshape.Split: True,
+    reshape.Permute: True, reshape.Shuffle: False, reshape.Split: True,
 }
+WINDOWED = (conv.Conv, pool.Pool, transposed.ConvTranspose)
 
 
 def drawing(op) -> bool:
@@ -56,282 +68,26 @@ def drawing(op) -> bool:
     return op is not None and next(DRAWN[c] for c in type(op).__mro__ if c in DRAWN)
 
 
-def _log(v: int) -> float:
-    return math.log2(max(v, 1))
-
-
-def _size(v: int) -> float:
-    """Spatial size -> pixels; 1 -> 12, 7 -> 54, 56 -> 99, 224 -> 129."""
-    return 12 + 15 * _log(v)
-
-
-def _chan(c: int) -> float:
-    """Channels -> front-face width in pixels; 3 -> 11, 64 -> 33, 2048 -> 58."""
-    return 3 + 5 * _log(c)
-
-
-def _n(v: float) -> str:
-    """Coordinates with one decimal, so the SVG text is stable across runs."""
-    text = f"{v:.1f}"
-    return text[:-2] if text.endswith(".0") else text
-
-
-def _shade(hex_colour: str, factor: float) -> str:
-    """Lighten (factor > 1) or darken (< 1) a #RRGGBB colour."""
-    rgb = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
-    if factor >= 1:
-        rgb = [round(c + (255 - c) * (factor - 1)) for c in rgb]
-    else:
-        rgb = [round(c * factor) for c in rgb]
-    return "#" + "".join(f"{min(max(c, 0), 255):02X}" for c in rgb)
-
-
-def _text(x: float, y: float, text: str, *, size: int = FONT_PX, weight: str | None = None,
-          colour: str = P.TEXT, anchor: str = "middle") -> str:
-    bold = f' font-weight="{weight}"' if weight else ""
-    return (f'<text x="{_n(x)}" y="{_n(y)}" font-size="{size}" fill="{colour}" text-anchor="{anchor}"'
-            f"{bold}>{html.escape(text)}</text>")
-
-
-def _text_w(text: str, size: int = FONT_PX) -> float:
-    return len(text) * CHAR_W * size / FONT_PX
-
-
-def _two_lines(what: str) -> list[str]:
-    """`conv 96, 11×11 /4` -> [`conv 96`, `11×11 /4`]; `maxpool 3×3 /2` -> [`maxpool`, `3×3 /2`]."""
-    if ", " in what:
-        return what.split(", ", 1)
-    head, _, rest = what.partition(" ")
-    return [head, rest] if TIMES in rest else [what]
-
-
-# -- the items ---------------------------------------------------------------------------
-
-@dataclass(eq=False)
-class Item:
-    """Something drawn on the centre line: width, reach above and below."""
-
-    width: float = 0
-    up: float = 0
-    down: float = 0
-
-    def draw(self, x: float, cy: float, out: list[str]) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-@dataclass(eq=False)
-class Box(Item):
-    """A feature map (or a folded block's output) as a 3-D box."""
-
-    shape: tuple = ()
-    top: list[str] = field(default_factory=list)
-    bottom: list[str] = field(default_factory=list)
-    fam: str = "conv"
-    copies: int = 1  # a folded repeat draws shadow copies behind
-    window: tuple | None = None  # the kernel of the op that made this map, drawn on the previous box
-    fw: float = 0
-    fh: float = 0
-    dx: float = 0
-    dy: float = 0
-    x0: float = 0
-    cy0: float = 0
-
-    def __post_init__(self):
-        c = self.shape[0]
-        h = self.shape[-2] if len(self.shape) >= 3 else self.shape[-1] if len(self.shape) == 2 else 1
-        w = self.shape[-1] if len(self.shape) >= 3 else 1
-        self.fw, self.fh = _chan(c), _size(h)
-        d = _size(w) * 0.45 if len(self.shape) >= 3 else 6
-        self.dx, self.dy = d * 0.8, d * 0.6
-        shadow = 5 * (min(self.copies, 3) - 1)
-        body = self.fw + self.dx + shadow
-        labels = max([_text_w(t) for t in self.top + self.bottom] + [0])
-        self.width = max(body, labels) + 4
-        self.up = self.fh / 2 + self.dy + shadow + 6 + 14 * len(self.top)
-        self.down = self.fh / 2 + 6 + 14 * len(self.bottom)
-
-    def front(self) -> tuple[float, float, float, float]:
-        """x, y, width, height of the front face as drawn."""
-        left = self.x0 + (self.width - (self.fw + self.dx)) / 2
-        return left, self.cy0 - self.fh / 2, self.fw, self.fh
-
-    def draw(self, x, cy, out):
-        self.x0, self.cy0 = x, cy
-        sw = P.swatch(self.fam)
-        left, top, fw, fh = self.front()
-        for i in range(min(self.copies, 3) - 1, 0, -1):  # shadows first, behind
-            _cuboid(left + 5 * i, top - 5 * i, fw, fh, self.dx, self.dy, _shade(sw.fill, 1.3), sw.border, out,
-                    opacity=0.7)
-        _cuboid(left, top, fw, fh, self.dx, self.dy, sw.fill, sw.border, out)
-        centre = left + (fw + self.dx) / 2
-        y = top - self.dy - 6 - 5 * (min(self.copies, 3) - 1) - 14 * (len(self.top) - 1)
-        for i, line in enumerate(self.top):
-            out.append(_text(centre, y + 14 * i - 3, line, weight="bold" if i == 0 else None))
-        y = top + fh + 16
-        for i, line in enumerate(self.bottom):
-            out.append(_text(centre, y + 14 * i, line, colour=P.TEXT if i == 0 else P.MUTED,
-                             size=FONT_PX if i == 0 else FONT_PX - 1))
-
-    def left_anchor(self) -> float:
-        return self.front()[0]
-
-    def right_anchor(self) -> float:
-        left, _, fw, _ = self.front()
-        return left + fw + self.dx
-
-
-def _cuboid(x, y, w, h, dx, dy, fill, stroke, out, opacity=1.0):
-    """Front face at (x, y, w, h); top and side faces recede up and to the right."""
-    op = f' opacity="{opacity:g}"' if opacity != 1 else ""
-    pts = lambda *p: " ".join(f"{_n(a)},{_n(b)}" for a, b in p)  # noqa: E731
-    out.append(f'<g stroke="{stroke}" stroke-width="1" stroke-linejoin="round"{op}>')
-    out.append(f'<polygon points="{pts((x, y), (x + dx, y - dy), (x + w + dx, y - dy), (x + w, y))}" '
-               f'fill="{_shade(fill, 1.35)}"/>')
-    out.append(f'<polygon points="{pts((x + w, y), (x + w + dx, y - dy), (x + w + dx, y + h - dy), (x + w, y + h))}" '
-               f'fill="{_shade(fill, 0.88)}"/>')
-    out.append(f'<rect x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" fill="{fill}"/>')
-    out.append("</g>")
-
-
-@dataclass(eq=False)
-class Seq(Item):
-    """Items left to right, joined by arrows; kernels drawn between boxes."""
-
-    items: list[Item] = field(default_factory=list)
-    cy: float = 0  # the centre line, once drawn
-
-    def __post_init__(self):
-        self.width = sum(i.width for i in self.items) + GAP * max(len(self.items) - 1, 0)
-        self.up = max([i.up for i in self.items] + [0])
-        self.down = max([i.down for i in self.items] + [0])
-
-    def draw(self, x, cy, out):
-        self.cy = cy
-        prev = None
-        for item in self.items:
-            item.draw(x, cy, out)
-            if prev is not None:
-                _join(prev, item, cy, out)
-            prev = item
-            x += item.width + GAP
-
-
-def _right(item: Item) -> float:
-    return item.right_anchor() if isinstance(item, (Box, Par)) else item.x0 + item.width
-
-
-def _left(item: Item) -> float:
-    return item.left_anchor() if isinstance(item, (Box, Par)) else item.x0
-
-
-def _join(a: Item, b: Item, cy: float, out: list[str]) -> None:
-    """An arrow from a to b; a kernel square and its pyramid when b is a windowed op."""
-    x1, x2 = _right(a), _left(b)
-    if isinstance(a, Box) and isinstance(b, Box) and b.window is not None and len(a.shape) >= 3:
-        _kernel(a, b, out)
-    out.append(f'<line x1="{_n(x1 + 2)}" y1="{_n(cy)}" x2="{_n(x2 - 3)}" y2="{_n(cy)}" '
-               f'stroke="#6B7280" stroke-width="1.2" marker-end="url(#arrow)"/>')
-
-
-def _kernel(a: Box, b: Box, out: list[str]) -> None:
-    k = b.window
-    left, top, fw, fh = a.front()
-    side = max(4.0, min(fh * 0.6, fh * k / max(a.shape[-2], 1)))
-    kx, ky = left + fw - side - 3, top + fh * 0.3 - side / 2
-    kx = max(kx, left + 1)
-    bl, bt, _, bh = b.front()
-    tip = (bl + 1, bt + bh * 0.35)
-    sw = P.swatch(b.fam)
-    out.append(f'<rect x="{_n(kx)}" y="{_n(ky)}" width="{_n(side)}" height="{_n(side)}" '
-               f'fill="{_shade(sw.border, 1.2)}" fill-opacity="0.55" stroke="{sw.border}" stroke-width="1"/>')
-    for cx, cy in ((kx + side, ky), (kx + side, ky + side)):
-        out.append(f'<line x1="{_n(cx)}" y1="{_n(cy)}" x2="{_n(tip[0])}" y2="{_n(tip[1])}" '
-                   f'stroke="{sw.border}" stroke-width="0.8" stroke-dasharray="3,2"/>')
-
-
-@dataclass(eq=False)
-class Bar(Box):
-    """A vector (flatten, fc) as a thin upright bar."""
-
-    def __post_init__(self):
-        super().__post_init__()
-        self.fw, self.fh, self.dx, self.dy = 9, 10 + 10 * _log(self.shape[0]), 5, 4
-        labels = max([_text_w(t) for t in self.top + self.bottom] + [0])
-        self.width = max(self.fw + self.dx, labels) + 4
-        self.up = self.fh / 2 + self.dy + 6 + 14 * len(self.top)
-        self.down = self.fh / 2 + 6 + 14 * len(self.bottom)
-
-
-@dataclass(eq=False)
-class Par(Item):
-    """Branches stacked vertically, fanned out from one point and merged at a glyph."""
-
-    branches: list[Seq] = field(default_factory=list)
-    glyph: str = "+"
-    label: str = ""
-    offsets: list[float] = field(default_factory=list)
-    x0: float = 0
-
-    def __post_init__(self):
-        inner = max(b.width for b in self.branches)
-        # The shape label sits right of the glyph, under the outgoing arrow:
-        # the branches' lines converge on the glyph from the left, so nothing crosses it.
-        label = 13 + _text_w(self.label, FONT_PX - 1) + 4 if self.label else 0
-        self.width = FAN + inner + FAN + 11 + max(11, label)
-        heights = [max(b.up + b.down, 20) for b in self.branches]
-        total = sum(heights) + BRANCH_GAP * (len(heights) - 1)
-        y = -total / 2
-        self.offsets = []
-        for b, h in zip(self.branches, heights, strict=True):
-            self.offsets.append(y + (b.up if b.items else h / 2))
-            y += h + BRANCH_GAP
-        self.up = max(-self.offsets[0] + self.branches[0].up, 24)
-        self.down = max(self.offsets[-1] + self.branches[-1].down, 11) + 18
-
-    def left_anchor(self) -> float:
-        return self.x0
-
-    def right_anchor(self) -> float:
-        return self._glyph_x() + 10  # the arrow out starts at the glyph and runs over the label
-
-    def _glyph_x(self) -> float:
-        return self.x0 + FAN + max(b.width for b in self.branches) + FAN + 11
-
-    def draw(self, x, cy, out):
-        self.x0 = x
-        inner = max(b.width for b in self.branches)
-        mx = self._glyph_x()  # merge glyph centre
-        stroke = 'stroke="#6B7280" stroke-width="1.2" fill="none"'
-        for branch, off in zip(self.branches, self.offsets, strict=True):
-            by = cy + off
-            if not branch.items:  # identity: a line around the others
-                out.append(f'<path d="M{_n(x)},{_n(cy)} L{_n(x + FAN)},{_n(by)} L{_n(mx - 11 - FAN)},{_n(by)} '
-                           f'L{_n(mx - 8)},{_n(cy + (3 if off > 0 else -3))}" {stroke} '
-                           f'stroke-dasharray="5,3" marker-end="url(#arrow)"/>')
-                continue
-            bx = x + FAN + (inner - branch.width) / 2
-            branch.draw(bx, by, out)
-            first, last = branch.items[0], branch.items[-1]
-            out.append(f'<path d="M{_n(x)},{_n(cy)} L{_n(x + FAN / 2)},{_n(by)} L{_n(_left(first) - 3)},{_n(by)}" '
-                       f'{stroke} marker-end="url(#arrow)"/>')
-            out.append(f'<path d="M{_n(_right(last) + 2)},{_n(by)} L{_n(mx - 11 - FAN / 2)},{_n(by)} '
-                       f'L{_n(mx - 9)},{_n(cy)}" {stroke} marker-end="url(#arrow)"/>')
-        sw = P.PALETTE["merge"]
-        out.append(f'<circle cx="{_n(mx)}" cy="{_n(cy)}" r="10" fill="{sw.fill}" stroke="{sw.border}" '
-                   f'stroke-width="1.3"/>')
-        out.append(_text(mx, cy + 4, self.glyph, size=13, weight="bold", colour=sw.border))
-        if self.label:
-            out.append(_text(mx + 13, cy + 16, self.label, size=FONT_PX - 1, colour=P.MUTED, anchor="start"))
+def _kernel_of(op) -> int | None:
+    if isinstance(op, (conv.Conv, pool.Pool)):
+        return op.window.kernel[-1]
+    if isinstance(op, transposed.ConvTranspose):
+        return op.kernel[-1]
+    return None
 
 
 # -- from the network to items -------------------------------------------------------------
 
 class _Builder:
-    def __init__(self, net: Network, collapse: bool, layout: str):
+    def __init__(self, net: Network, collapse: bool, layout: str, scale: Scale):
         self.net = net
         self.collapse = collapse
         self.layout = layout
+        self.scale = scale
         self.families: set[str] = set()
+        self.item_of: dict[Node, Item] = {}  # the item that shows a node's output
+        self.inputs_of: dict[Item, list[Node]] = {}  # what each item reads, resolved once all are built
+        self.structured = structured_merges(net.graph)
 
     def seq(self, scope: Scope) -> Seq:
         return self.items([c for c in scope.children if drawn(c)])
@@ -341,7 +97,11 @@ class _Builder:
         i = 0
         while i < len(children):
             child = children[i]
-            if isinstance(child, Node):
+            if isinstance(child, Node) and isinstance(child.op, reshape.Split) and child.shape is not None:
+                parts = self._parts(children, i)
+                items.append(self.split(parts))
+                i += len(parts) - 1
+            elif isinstance(child, Node):
                 item = self.node(child)
                 if item is not None:
                     items.append(item)
@@ -356,20 +116,54 @@ class _Builder:
             i += 1
         return Seq(items=items)
 
+    def _own(self, item: Item, nodes: list[Node]) -> Item:
+        inside = set(nodes)
+        for node in nodes:
+            self.item_of[node] = item
+        self.inputs_of[item] = [i for node in nodes for i in node.inputs if i not in inside]
+        return item
+
     def node(self, node: Node) -> Item | None:
-        if node.shape is None or not drawing(node.op):
+        if node.shape is None:
+            return None
+        if isinstance(node.op, structure.Merge) and node not in self.structured:
+            self.families.add("merge")  # a merge of named tensors: a glyph, its inputs by arcs
+            glyph = Glyph(glyph=GLYPHS.get(type(node.op), "+"), label=shape_text(node.shape, self.layout))
+            return self._own(glyph, [node])
+        if not drawing(node.op):
             return None
         fam = family(node)
         self.families.add(fam)
-        lines = _two_lines(describe(node))
+        lines = two_lines(describe(node))
+        if isinstance(node.op, structure.Input) and node.name != "input":
+            lines = ["input", node.name]  # one of several named inputs
         params = self.net.figures(node).params
         bottom = [shape_text(node.shape, self.layout)] + ([params_text(params)] if params else [])
-        window = None
-        if isinstance(node.op, (conv.Conv, pool.Pool)):
-            window = node.op.window.kernel[-1]
-        if len(node.shape) == 1:
-            return Bar(shape=node.shape, top=lines, bottom=bottom, fam=fam)
-        return Box(shape=node.shape, top=lines, bottom=bottom, fam=fam, window=window)
+        cls = Bar if len(node.shape) == 1 else Box
+        return self._own(cls(shape=node.shape, top_lines=lines, bottom_lines=bottom, fam=fam,
+                             window=_kernel_of(node.op), scale=self.scale), [node])
+
+    @staticmethod
+    def _parts(children: list, i: int) -> list[Node]:
+        """The parts of one `a, b: split 2`: consecutive split nodes of the same input."""
+        parts = [children[i]]
+        for child in children[i + 1:]:
+            if not (isinstance(child, Node) and isinstance(child.op, reshape.Split) and child.shape is not None
+                    and child.inputs == parts[0].inputs and child.op.index == parts[-1].op.index + 1):
+                break
+            parts.append(child)
+        return parts
+
+    def split(self, parts: list[Node]) -> Item:
+        """A channel split as one box, the map it splits, with its parts' sizes and names:
+        every part's consumer reads this box, so an arc leaves it for the part that goes round."""
+        self.families.add("reshape")
+        shape = parts[0].inputs[0].shape if parts[0].inputs else parts[0].shape
+        sizes = " + ".join(str(p.op.stop - p.op.start) for p in parts)
+        bottom = [shape_text(shape, self.layout), ", ".join(p.local_name for p in parts)]
+        cls = Bar if len(shape) == 1 else Box
+        return self._own(cls(shape=shape, top_lines=["split", sizes], bottom_lines=bottom, fam="reshape",
+                             scale=self.scale), parts)
 
     def fold(self, f: Fold) -> Item:
         self.families.add("block")
@@ -379,7 +173,8 @@ class _Builder:
         shape = f.last.shape or (1,)
         bottom = [shape_text(shape, self.layout), f"{params_text(sub.params)}", f"{count_text(sub.macs)} MACs"]
         cls = Bar if len(shape) == 1 else Box
-        return cls(shape=shape, top=top, bottom=bottom, fam="block", copies=f.count)
+        return self._own(cls(shape=shape, top_lines=top, bottom_lines=bottom, fam="block", copies=f.count,
+                             scale=self.scale), f.nodes)
 
     def par(self, scope: Scope, merge: Node | None) -> Item:
         if scope.kind == ScopeKind.RESIDUAL:
@@ -392,7 +187,46 @@ class _Builder:
         label = shape_text(merge.shape, self.layout) if merge is not None else ""
         if merge is not None:
             self.families.add("merge")
-        return Par(branches=branches, glyph=glyph, label=label)
+        item = Par(branches=branches, glyph=glyph, label=label)
+        region = scope.nodes()
+        self.inputs_of[item] = [i for n in region for i in n.inputs if i not in set(region)]
+        if merge is not None:
+            self.item_of[merge] = item
+        return item
+
+    def rep(self, node: Node) -> Item | None:
+        """The item showing `node`'s output: its own, or that of what it passes on (a relu, a bn)."""
+        seen = 0
+        while node not in self.item_of:
+            if not node.inputs or seen > 10_000:
+                return None
+            node, seen = node.inputs[0], seen + 1
+        return self.item_of[node]
+
+    def link(self) -> dict:
+        """Fill every item's `srcs`; return the tensor names to write on arcs."""
+        names = {}
+        for item, nodes in self.inputs_of.items():
+            srcs = []
+            for node in nodes:
+                src = self.rep(node)
+                if src is not None and src is not item and src not in srcs:
+                    srcs.append(src)
+                    name = _tensor_name(node)
+                    if name:
+                        names[(src, item)] = f"@{name}"
+            item.srcs = srcs
+        return names
+
+
+def _tensor_name(node: Node) -> str | None:
+    """The name the spec gives a tensor: a label, or the name of the block whose output it is."""
+    if not re.fullmatch(rf"{re.escape(node.keyword)}\d+", node.local_name) and node.local_name != "input":
+        return node.local_name
+    scope = node.scope
+    if scope.kind == ScopeKind.BLOCK and scope.name and scope.nodes()[-1] is node and not auto_name(scope):
+        return scope.name
+    return None
 
 
 def _split_title(title: str, width: int = 16) -> list[str]:
@@ -430,91 +264,91 @@ def notebook_svg(net: Network) -> str:
     return render_volume(net).svg
 
 
-def render_volume(net: Network, *, collapse: bool = False, layout: str = "chw") -> VolumeDrawing:
+def figure_scale(net: Network, kind: str) -> Scale:
+    """The scale of one figure: sqrt and linear are relative to its largest map, channels and vector."""
+    if kind not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {kind!r}")
+    shapes = [n.shape for n in net.graph.nodes if n.shape]
+    maps = [s for s in shapes if len(s) >= 2]
+    return Scale(kind, max((v for s in maps for v in s[1:]), default=1), max((s[0] for s in maps), default=1),
+                 max((s[0] for s in shapes if len(s) == 1), default=1))
+
+
+def render_volume(net: Network, *, collapse: bool = False, layout: str = "chw", scale: str = "log",
+                  aspect: float | None = None) -> VolumeDrawing:
     """The volume-style figure of `net` as a standalone SVG document.
 
     A figure much wider than tall (a collapsed ResNet is a long chain) is
-    wrapped into rows so that it fits a 16:9 slide."""
-    builder = _Builder(net, collapse, layout)
-    rows = _wrap(builder.seq(root(net.graph)).items)
-    margin, header = 24, 62
-    width = max(max(r.width for r in rows) + 2 * margin, 420)
-    height = header + sum(r.up + r.down for r in rows) + ROW_GAP * (len(rows) - 1) + margin
+    wrapped into rows so that it fits a 16:9 slide (or `aspect`); nested
+    skips (U-Net) are drawn as a U."""
+    builder = _Builder(net, collapse, layout, figure_scale(net, scale))
+    items = builder.seq(root(net.graph)).items
+    names = builder.link()
+    items, ends = _with_outputs(net, builder, items)
+    depth = lambda item: -_spatial(item)  # noqa: E731 - the smallest map is the bottom of a U
+    fig = (u_figure(items, names, ends, depth, MARGIN, HEADER) if items else None) or rows_figure(
+        items, names, MARGIN, HEADER, aspect)
+    head, head_w = _header(net, builder.families, layout, MARGIN)
+    width = max(fig.width, head_w + MARGIN, 420)
     out: list[str] = []
-    y = header
-    for i, row in enumerate(rows):
-        row.draw(margin, y + row.up, out)
-        if i:
-            _return_arrow(rows[i - 1], row, margin, out)
-        y += row.up + row.down + ROW_GAP
-    head = _header(net, builder.families, layout, margin)
+    fig.draw(MARGIN, HEADER, out)
     svg = "\n".join([
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}" '
-        f'viewBox="0 0 {_n(width)} {_n(height)}" font-family="{P.FONT}">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(fig.height)}" '
+        f'viewBox="0 0 {_n(width)} {_n(fig.height)}" font-family="{P.FONT}">',
         f"<title>{html.escape(net.name)}</title>",
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6B7280"/></marker></defs>',
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#6B7280"/></marker>'
+        '<marker id="skip" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" '
+        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{P.SKIP}"/></marker></defs>',
         '<rect width="100%" height="100%" fill="white"/>',
         *head, *out, "</svg>",
     ]) + "\n"
-    return VolumeDrawing(svg, width, height)
+    return VolumeDrawing(svg, width, fig.height)
 
 
-def _wrap(items: list[Item]) -> list[Seq]:
-    """One row, or as many rows as bring the figure nearest 16:9 when one
-    row would be more than WRAP_ASPECT times as wide as it is tall."""
-    one = Seq(items=items)
-    if one.width <= WRAP_ASPECT * (one.up + one.down + 86) or len(items) < 2:
-        return [one]
-    best, best_score = [one], math.inf
-    for k in range(2, min(len(items), 6) + 1):
-        rows = _split(items, k)
-        w = max(r.width for r in rows) + 48
-        h = sum(r.up + r.down for r in rows) + ROW_GAP * (k - 1) + 86
-        score = abs(math.log(w / h / SLIDE_ASPECT))
-        if score < best_score:
-            best, best_score = rows, score
-    return best
+def _spatial(item: Item) -> int:
+    shape = getattr(item, "shape", None) or ()
+    out = 1
+    for v in shape[1:]:
+        out *= v
+    return out if shape else 1 << 60
 
 
-def _split(items: list[Item], k: int) -> list[Seq]:
-    """`items` in at most `k` consecutive rows of about equal width."""
-    target = (sum(i.width for i in items) + GAP * (len(items) - 1)) / k
-    rows: list[list[Item]] = [[]]
-    width = 0.0
-    for item in items:
-        if rows[-1] and width + item.width / 2 > target and len(rows) < k:
-            rows.append([])
-            width = 0.0
-        rows[-1].append(item)
-        width += item.width + GAP
-    return [Seq(items=r) for r in rows]
+def _with_outputs(net: Network, builder: _Builder, items: list[Item]) -> tuple[list[Item], list[Item]]:
+    """Tag the outputs when the network names them or has several; the items holding them."""
+    g = net.graph
+    ends = [builder.rep(o) for o in g.outputs]
+    ends = [e for e in ends if e is not None]
+    if not g.outputs or (len(g.outputs) == 1 and g.output_names == ["output"]):
+        return items, ends
+    out = list(items)
+    for node, name in zip(g.outputs, g.output_names, strict=True):
+        item = builder.rep(node)
+        if item not in out:
+            continue
+        k = out.index(item) + 1
+        while k < len(out) and isinstance(out[k], OutTag):
+            k += 1
+        out.insert(k, OutTag(name=name, srcs=[item]))
+        builder.families.add("io")
+    return out, ends
 
 
-def _return_arrow(above: Seq, below: Seq, margin: float, out: list[str]) -> None:
-    """From the end of one row round to the start of the next, through the gap between them."""
-    last, first = above.items[-1], below.items[0]
-    y1, y2 = above.cy, below.cy
-    mid = y1 + above.down + ROW_GAP / 2
-    right = max(_right(last) + 12, margin + above.width + 4)
-    out.append(f'<path d="M{_n(_right(last) + 2)},{_n(y1)} L{_n(right)},{_n(y1)} L{_n(right)},{_n(mid)} '
-               f'L{_n(margin - 12)},{_n(mid)} L{_n(margin - 12)},{_n(y2)} L{_n(_left(first) - 3)},{_n(y2)}" '
-               f'stroke="#6B7280" stroke-width="1.2" fill="none" stroke-linejoin="round" '
-               f'marker-end="url(#arrow)"/>')
-
-
-def _header(net: Network, families: set[str], layout: str, margin: float) -> list[str]:
+def _header(net: Network, families: set[str], layout: str, margin: float) -> tuple[list[str], float]:
     t = net.totals
-    sub = (f"{shape_text(net.input_shape, layout)} \u2192 {shape_text(net.output_shape, layout)} \u00b7 "
-           f"{params_text(t.params)} \u00b7 {count_text(t.macs)} MACs")
-    out = [_text(margin, 24, net.name, size=18, weight="bold", anchor="start"),
-           _text(margin + _text_w(net.name, 18) + 12, 24, sub, size=12, colour=P.MUTED, anchor="start")]
+    g = net.graph
+    ins = ", ".join(shape_text(x.shape, layout) for x in g.inputs) or shape_text(net.input_shape, layout)
+    outs = ", ".join(shape_text(x.shape, layout) for x in g.outputs) or shape_text(net.output_shape, layout)
+    sub = f"{ins} \u2192 {outs} \u00b7 {params_text(t.params)} \u00b7 {count_text(t.macs)} MACs"
+    sub_x = margin + text_w(net.name, 18, bold=True) + 12
+    out = [text(margin, 24, net.name, size=18, weight="bold", anchor="start"),
+           text(sub_x, 24, sub, size=12, colour=P.MUTED, anchor="start")]
     x = margin
     for fam in P.ORDER:
         if fam not in families:
             continue
         sw = P.PALETTE[fam]
         out.append(f'<rect x="{_n(x)}" y="37" width="12" height="12" rx="2" fill="{sw.fill}" stroke="{sw.border}"/>')
-        out.append(_text(x + 17, 47, sw.label, anchor="start"))
-        x += 17 + _text_w(sw.label) + 16
-    return out
+        out.append(text(x + 17, 47, sw.label, anchor="start"))
+        x += 17 + text_w(sw.label) + 16
+    return out, max(sub_x + text_w(sub, 12), x)
