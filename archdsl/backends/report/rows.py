@@ -4,11 +4,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from archdsl.backends.report.columns import (
+    DEFAULT,
+    Column,
+    View,
+    activations,
+    neurons,
+    total_neurons,
+    weight_layer_count,
+    weight_shape,
+)
 from archdsl.core.analysis import BYTES_FP32, Layer
 from archdsl.core.ir import Scope, ScopeKind
 from archdsl.core.network import Network
 from archdsl.core.shapes import Shape
-from archdsl.text import axes_header, axes_text, count_with_rounding, human_bytes, shape_text
+from archdsl.text import axes_header, count_with_rounding, human_bytes, shape_text
 
 
 @dataclass(slots=True)
@@ -25,6 +35,10 @@ class FoldedRow:
     buffers: int
     macs: int
     receptive_field: tuple[int, ...] | None
+    neurons: int = 0  # of its weight layers (columns.neurons)
+    weight_layers: int = 0
+    weight_shape: tuple[int, ...] | None = None  # of its one weight layer, when it has one
+    activations: int = 0  # the values its layers' outputs hold (columns.activations)
     folded: ClassVar[bool] = True
 
 
@@ -63,6 +77,12 @@ def table_rows(net: Network, depth: int | None = None) -> list[Row]:
             rows.append(row)
         row.output_shape = layer.output_shape
         row.receptive_field = layer.receptive_field
+        row.neurons += neurons(layer)
+        shape = weight_shape(layer)
+        if shape is not None:
+            row.weight_layers += 1
+            row.weight_shape = shape if row.weight_layers == 1 else None
+        row.activations += activations(layer)
         row.index = index_range(first_index[scope], layer.index)
     return rows
 
@@ -97,12 +117,14 @@ def _fold_scope(scope: Scope, depth: int) -> Scope | None:
     return None
 
 
-def rf_text(rf: tuple[int, ...] | None) -> str:
-    return axes_text(rf) if rf else ""
+def layout_of(net: Network, layout: str | None) -> str:
+    """The layout a table prints: `--layout` when given, else the spec's own (`layout hwc`)."""
+    return layout or getattr(net.graph, "layout", "chw")
 
 
-def totals_lines(net: Network, batch: int = 1) -> list[tuple[str, str]]:
-    """(label, value) pairs for the summary under every table."""
+def totals_lines(net: Network, batch: int = 1, columns: tuple[Column, ...] = DEFAULT) -> list[tuple[str, str]]:
+    """(label, value) pairs for the summary under every table; the weights and
+    neurons columns bring their totals (VGG's "16 weight layers", AlexNet's "650K neurons")."""
     t = net.totals
     act = t.activation_elements * BYTES_FP32 * batch
     per = "" if batch == 1 else f" (batch {batch})"
@@ -112,6 +134,11 @@ def totals_lines(net: Network, batch: int = 1) -> list[tuple[str, str]]:
     ]
     if t.buffers:
         lines.append(("Keras-style total (with BN moving statistics)", f"{t.params + t.buffers:,}"))
+    keys = {c.key for c in columns}
+    if "weights" in keys:
+        lines.append(("Weight layers (conv, fc)", f"{weight_layer_count(net):,}"))
+    if "neurons" in keys:
+        lines.append(("Neurons (weight-layer outputs)", count_with_rounding(total_neurons(net))))
     return lines + [
         ("MACs", count_with_rounding(t.macs)),
         ("FLOPs (2 x MACs)", count_with_rounding(t.flops)),
@@ -149,15 +176,9 @@ def totals_note(net: Network) -> str | None:
     return KERAS_NOTE if net.totals.buffers else None
 
 
-COLUMNS = ("#", "Layer", "Op", "Kernel / stride / pad", "Output", "Params", "MACs", "RF")
-NUMERIC = {"#", "Params", "MACs", "RF"}
-
-
-def row_cells(row: Row, layout: str) -> list[str]:
-    return [str(row.index), row.name, row.op, row.hyper,
-            shape_text(row.output_shape, layout) if row.output_shape else "",
-            f"{row.params:,}" if row.params else "", f"{row.macs:,}" if row.macs else "",
-            rf_text(row.receptive_field)]
+def row_cells(row: Row, layout: str, columns: tuple[Column, ...] = DEFAULT, batch: int = 1) -> list[str]:
+    view = View(layout, batch)
+    return [c.cell(row, view) for c in columns]
 
 
 def output_header(layout: str, rank: int = 2) -> str:
@@ -167,7 +188,7 @@ def output_header(layout: str, rank: int = 2) -> str:
     return f"Output ({axes})" if axes else "Output"
 
 
-def headers(net: Network, layout: str) -> list[str]:
+def headers(net: Network, layout: str, columns: tuple[Column, ...] = DEFAULT) -> list[str]:
     """The column headers of `net`'s table."""
     rank = len(net.input_shape) - 1
-    return [output_header(layout, rank) if c == "Output" else c for c in COLUMNS]
+    return [output_header(layout, rank) if c.key == "output" else c.header for c in columns]

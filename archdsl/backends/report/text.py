@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import textwrap
 
+from archdsl.backends.report.columns import DEFAULT, Column
 from archdsl.backends.report.rows import (
-    COLUMNS,
-    NUMERIC,
     Row,
     footer_lines,
     headers,
@@ -24,48 +23,51 @@ from archdsl.text import shape_text
 BOLD, ITALIC, CYAN, RESET = "\033[1m", "\033[3m", "\033[36m", "\033[0m"
 
 
-def _layout(net: Network, layout: str, depth: int | None):
-    header_cells = headers(net, layout)
+def _layout(net: Network, layout: str, depth: int | None, columns: tuple[Column, ...], batch: int):
+    header_cells = headers(net, layout, columns)
     rows = table_rows(net, depth)
-    body = [row_cells(r, layout) for r in rows]
+    body = [row_cells(r, layout, columns, batch) for r in rows]
     widths = [max([len(h)] + [len(cells[i]) for cells in body]) for i, h in enumerate(header_cells)]
     return header_cells, rows, body, widths
 
 
-def _line(cells: list[str], widths: list[int], gap: str = "  ") -> str:
-    out = [c.rjust(w) if col in NUMERIC else c.ljust(w) for c, w, col in zip(cells, widths, COLUMNS, strict=True)]
+def _line(cells: list[str], widths: list[int], columns: tuple[Column, ...], gap: str = "  ") -> str:
+    out = [c.rjust(w) if col.numeric else c.ljust(w) for c, w, col in zip(cells, widths, columns, strict=True)]
     return gap.join(out).rstrip()
 
 
-def render_text(net: Network, layout: str = "chw", depth: int | None = None, batch: int = 1) -> str:
+def render_text(net: Network, layout: str = "chw", depth: int | None = None, batch: int = 1,
+                columns: tuple[Column, ...] = DEFAULT) -> str:
     """Plain text with ASCII rules: safe for logs, e-mails and golden files."""
-    headers, _, body, widths = _layout(net, layout, depth)
-    rule = "-" * len(_line(["-" * w for w in widths], widths))
-    lines = [f"{net.name}: input {shape_text(net.input_shape, layout)}", rule, _line(headers, widths), rule]
-    lines += [_line(cells, widths) for cells in body]
+    headers, _, body, widths = _layout(net, layout, depth, columns, batch)
+    rule = "-" * len(_line(["-" * w for w in widths], widths, columns))
+    lines = [f"{net.name}: input {shape_text(net.input_shape, layout)}", rule, _line(headers, widths, columns),
+             rule]
+    lines += [_line(cells, widths, columns) for cells in body]
     lines.append(rule)
-    lines += _totals(net, batch, layout=layout)
+    lines += _totals(net, batch, layout=layout, columns=columns)
     return "\n".join(lines) + "\n"
 
 
 def render_table(net: Network, layout: str = "chw", depth: int | None = None, batch: int = 1,
-                 color: bool | None = False) -> str:
+                 color: bool | None = False, columns: tuple[Column, ...] = DEFAULT) -> str:
     """The terminal table: box-drawing rules; bold header and dimmed folded rows with colour."""
-    headers, rows, body, widths = _layout(net, layout, depth)
-    width = len(_line(["-" * w for w in widths], widths, "   "))
+    headers, rows, body, widths = _layout(net, layout, depth, columns, batch)
+    width = len(_line(["-" * w for w in widths], widths, columns, "   "))
     paint = (lambda code, text: f"{code}{text}{RESET}") if color else (lambda code, text: text)
     title = f"{net.name}  ·  input {shape_text(net.input_shape, layout)}"
-    lines = [paint(BOLD, title), "", " " + paint(BOLD, _line(headers, widths, "   ")), " " + "─" * width]
+    lines = [paint(BOLD, title), "", " " + paint(BOLD, _line(headers, widths, columns, "   ")), " " + "─" * width]
     for row, cells in zip(rows, body, strict=True):
-        text = " " + _line(cells, widths, "   ")
+        text = " " + _line(cells, widths, columns, "   ")
         lines.append(paint(ITALIC + CYAN, text) if row.folded else text)
     lines.append(" " + "─" * width)
-    lines += [" " + line for line in _totals(net, batch, paint, layout)]
+    lines += [" " + line for line in _totals(net, batch, paint, layout, columns)]
     return "\n".join(lines) + "\n"
 
 
-def _totals(net: Network, batch: int, paint=lambda code, text: text, layout: str = "chw") -> list[str]:
-    pairs = totals_lines(net, batch)
+def _totals(net: Network, batch: int, paint=lambda code, text: text, layout: str = "chw",
+            columns: tuple[Column, ...] = DEFAULT) -> list[str]:
+    pairs = totals_lines(net, batch, columns)
     label_width = max(len(k) for k, _ in pairs)
     value_width = max(len(v.split(" (")[0]) for _, v in pairs)
     out = []
