@@ -138,14 +138,14 @@ def test_inlay_hints_show_each_statements_shape_and_block_subtotals(session):
     assert hints[_line_of(text, "conv c/4 k=1 bias=false; bn; relu")].startswith("\u2192 64x56x56 | 128x56x56")
 
 
-def test_hints_sit_at_the_end_of_the_statement_before_the_comment(session):
+def test_hints_sit_at_the_end_of_the_line_after_the_comment(session):
     path = SPECS / "alexnet.arch"
     text = path.read_text()
     uri = session.open(path)
     session.diagnostics_for(uri, 1)
     line = _line_of(text, "conv1: conv 96 k=11 s=4")
     (hint,) = [h for h in session.hints(uri) if h.position.line == line]
-    assert hint.position.character == len("  conv1: conv 96 k=11 s=4")
+    assert hint.position.character == len(text.split("\n")[line].rstrip())
     assert hint.label == "\u2192 96x55x55"
 
 

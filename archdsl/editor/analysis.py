@@ -181,7 +181,7 @@ def analyse_text(text: str, path: str, version: int | None = None, limits=DEFAUL
             return snap
     snap.graphs = [done.graph for done in lowered]
     snap.problems = _problems([w for done in lowered for w in done.warnings], snap)
-    snap.hints = line_hints(snap.graphs, path)
+    snap.hints = line_hints(snap.graphs, path, text.split("\n"))
     return snap
 
 
@@ -233,9 +233,11 @@ class _Producer:
         return (self.index, s.end_line - s.line, s.end_col - s.col if s.end_line == s.line else 0, -s.col)
 
 
-def line_hints(graphs: list[Graph], path: str) -> list[Hint]:
+def line_hints(graphs: list[Graph], path: str, lines: list[str]) -> list[Hint]:
     """One hint per line where statements of `path` end: the shape of the flow
-    after the last of them, in every use of the block it is in."""
+    after the last of them, in every use of the block it is in. It goes at the
+    end of the line, after any comment: a handout's aligned comments stay put,
+    and a comment that states a shape (`# 96x55x55`) is checked at a glance."""
     by_line: dict[int, dict[int, _Producer]] = {}
     for producer in _producers(graphs, path):
         per_use = by_line.setdefault(producer.span.end_line, {})
@@ -243,7 +245,7 @@ def line_hints(graphs: list[Graph], path: str) -> list[Hint]:
         best = per_use.get(key)
         if best is None or producer.rank > best.rank:
             per_use[key] = producer
-    return [_hint(list(per_use.values())) for _line, per_use in sorted(by_line.items())]
+    return [_hint(list(per_use.values()), lines) for _line, per_use in sorted(by_line.items())]
 
 
 def _producers(graphs: list[Graph], path: str):
@@ -260,7 +262,7 @@ def _producers(graphs: list[Graph], path: str):
                     yield _Producer(scope.span, nodes[-1].index, nodes[-1].shape, context, scope)
 
 
-def _hint(uses: list[_Producer]) -> Hint:
+def _hint(uses: list[_Producer], lines: list[str]) -> Hint:
     first = min(uses, key=lambda p: p.index)
     shapes = list(dict.fromkeys(shape_text(p.shape) for p in sorted(uses, key=lambda p: p.index)))
     label = f"{ARROW} " + (" | ".join(shapes) if len(shapes) <= 3 else " | ".join(shapes[:2]) + " | \u2026")
@@ -274,8 +276,9 @@ def _hint(uses: list[_Producer]) -> Hint:
             tooltip += f"; {params:,} parameters in {_what(scopes[0])}"
     elif len(uses) > 1:
         tooltip += f" (this line runs {len(uses)} times)"
-    span = first.span
-    return Hint(span.end_line - 1, span.end_col - 1, label, tooltip)
+    line = first.span.end_line - 1
+    end = len(lines[line].rstrip()) if line < len(lines) else first.span.end_col - 1
+    return Hint(line, end, label, tooltip)
 
 
 def _what(scope: Scope) -> str:

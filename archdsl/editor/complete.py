@@ -33,6 +33,7 @@ TOP_LEVEL = {
     "use": ('use "${1:std/resnet.arch}"', "make the blocks of another file available"),
     "train": ("train {\n\toptimizer ${1:sgd} lr=${2:0.01}\n\t$0\n}", "how archdsl train trains this file"),
     "defaults": ("defaults { ${1:bn eps=1e-3} }", "attribute defaults for every network and block here"),
+    "layout": ("layout ${1:hwc}", "how the file writes shapes: hwc reads input 227x227x3 as HxWxC"),
 }
 _USE = re.compile(r'^\s*use\s+"([^"]*)$')
 _KWARG_VALUE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=([A-Za-z_-]*)$")
