@@ -96,7 +96,6 @@ class Snapshot:
     program: ast.Program | None = None
     graphs: list[Graph] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    hints: list[Hint] = field(default_factory=list)
     trains: tuple = ()
 
     @property
@@ -106,6 +105,11 @@ class Snapshot:
     @property
     def base(self) -> Path:
         return Path(self.path).parent
+
+    @cached_property
+    def hints(self) -> list[Hint]:
+        """The shape at the end of each line (computed on first use: diagnostics go out first)."""
+        return line_hints(self.graphs, self.path, self.text.split("\n")) if self.graphs else []
 
     @cached_property
     def networks(self):
@@ -181,7 +185,6 @@ def analyse_text(text: str, path: str, version: int | None = None, limits=DEFAUL
             return snap
     snap.graphs = [done.graph for done in lowered]
     snap.problems = _problems([w for done in lowered for w in done.warnings], snap)
-    snap.hints = line_hints(snap.graphs, path, text.split("\n"))
     return snap
 
 

@@ -37,6 +37,7 @@ class Document:
     good: Snapshot | None = None
     pending: asyncio.TimerHandle | None = None
     carry: Carry | None = field(default=None, repr=False)
+    source: str | None = field(default=None, repr=False)  # the text as the client sent it, last analysed
 
 
 class ArchServer(LanguageServer):
@@ -50,7 +51,7 @@ class ArchServer(LanguageServer):
         """The analysis of the buffer as it is now (run now if the latest is older)."""
         doc = self.documents.setdefault(uri, Document(uri))
         text_doc = self.workspace.get_text_document(uri)
-        if doc.snapshot is None or doc.snapshot.version != text_doc.version or doc.snapshot.text != text_doc.source:
+        if doc.snapshot is None or doc.snapshot.version != text_doc.version or doc.source != text_doc.source:
             self.analyse(doc)
         return doc.snapshot
 
@@ -67,7 +68,7 @@ class ArchServer(LanguageServer):
             self.window_log_message(lsp.LogMessageParams(lsp.MessageType.Error, "archdsl: analysis failed; "
                                                                                 "see the server's log"))
             return
-        doc.snapshot = snap
+        doc.snapshot, doc.source = snap, text_doc.source
         if snap.ok and snap.graphs:
             doc.good, doc.carry = snap, None
         elif doc.good is not None:
