@@ -15,7 +15,6 @@ from archdsl.frontend.parse import parse
 from archdsl.limits import DEFAULT_LIMITS, Limits
 from archdsl.lowering.workspace import lower_program, read_spec
 from archdsl.runtime import gc_paused
-from archdsl.train.section import read_config
 
 PRESENTERS.update({
     "summary": "archdsl.backends.report:summary",
@@ -32,9 +31,15 @@ def loads_all(text: str, name: str = "<string>", *, base: str | Path | None = No
     with gc_paused():
         program = parse(text, name)
         lowered = lower_program(program, base_path, limits, input_shape, network)
-        train = read_config(program.trains) if program.trains else None  # checked like the rest
+        train = _train_config(program.trains) if program.trains else None  # checked like the rest
         return [Network(done.graph, analyse(done.graph), done.warnings, program.trains, done.allowed, train)
                 for done in lowered]
+
+
+def _train_config(sections):
+    # Imported here: a spec without a train section needs none of archdsl.train.
+    from archdsl.train.section import read_config
+    return read_config(sections)
 
 
 def load_all(path: str | Path, **options) -> list[Network]:

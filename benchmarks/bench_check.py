@@ -1,15 +1,31 @@
-"""Speed of `archdsl check`: whole-process time on the gallery, and
-parse+analysis scaling on generated specs of 1k, 10k and 50k layers.
+"""Speed of `archdsl check` against what users would run instead: torchinfo's
+`summary()` of the PyTorch module archdsl generates for the same spec (the
+import of torch alone is the floor of any torch-based tool), and parse +
+analysis scaling on generated specs of 1k, 10k and 50k layers.
 
-Run: python benchmarks/bench_check.py [--runs N]
-Prints a Markdown table for BENCHMARKS.md. Every figure of one table comes from
-one run, measured side by side (interleaved) with its baseline."""
+Run: python benchmarks/bench_check.py [--runs N] [--baseline DIR] [--no-whole-process]
+(torchinfo comes with `pip install -e ".[bench]"`; without it, or without
+torch, the torchinfo rows are left out.) `--baseline DIR` also times the
+archdsl in DIR (another checkout, e.g. `git worktree add DIR HEAD~3`) in the
+same interleaved loop, for before/after figures.
+
+Every figure of one table comes from one run: the commands of a round run one
+after another, the order rotating from round to round, so that load on the
+machine affects every command alike; medians over the rounds. Whole-process
+times run from bytecode, as after `pip install` (a private PYTHONPYCACHEPREFIX,
+filled by a warm-up run of every command), whatever PYTHONDONTWRITEBYTECODE
+says. Prints Markdown tables for BENCHMARKS.md."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
+import os
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,35 +34,105 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gen_specs import generated_spec  # noqa: E402
 
+# (name, spec) of the networks compared with torchinfo.
+NETWORKS = (("resnet50", "specs/resnet50.arch"), ("googlenet", "specs/googlenet.arch"),
+            ("resnet152", "benchmarks/specs/resnet152.arch"))
+RESNET152 = "benchmarks/specs/resnet152.arch"
 
-def wall(cmd: list[str]) -> float:
+# Imports a module written by `archdsl build` and prints torchinfo's summary of it.
+TORCHINFO = """\
+import importlib.util, sys
+import torch, torchinfo
+path, name, shape = sys.argv[1], sys.argv[2], tuple(int(v) for v in sys.argv[3].split("x"))
+spec = importlib.util.spec_from_file_location("built", path)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+torchinfo.summary(getattr(module, name)(), input_size=(1, *shape), verbose=1)
+"""
+
+
+def environment(cache: Path, path: Path | None = None) -> dict[str, str]:
+    """Bytecode on (in `cache`), and `path` first on sys.path for a baseline checkout
+    (whose commands also run there: the working directory comes first on sys.path)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    if path is not None:
+        env["PYTHONPATH"] = str(path) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, float]:
+    """(wall, CPU) seconds of one whole process."""
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    return time.perf_counter() - start
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    stderr = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{stderr}")
+    return wall, usage.ru_utime + usage.ru_stime
 
 
-def whole_process(runs: int) -> list[tuple[str, float, float]]:
-    """Median wall time of each command, interleaved with a bare interpreter start."""
+def build_modules(workdir: Path, env: dict[str, str], baseline: Path | None) -> dict[str, tuple]:
+    """`archdsl build` of every network: name -> (module file, class name, input shape).
+    Where this checkout's torch backend fails, the baseline's builds the module."""
+    import archdsl
+    built = {}
+    for name, spec in NETWORKS:
+        net = archdsl.load(ROOT / spec)
+        out = workdir / f"{name}.py"
+        cmd = [sys.executable, "-m", "archdsl", "build", str(ROOT / spec), "-o", str(out)]
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+        if done.returncode != 0 and baseline is not None:
+            done = subprocess.run(cmd, cwd=baseline, env=environment(Path(env["PYTHONPYCACHEPREFIX"]), baseline),
+                                  capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"archdsl build {spec} failed:\n{done.stderr}")
+        source = out.read_text(encoding="utf-8")
+        if not re.search(rf"^class {re.escape(net.name)}\b", source, re.M):
+            raise SystemExit(f"{out} has no class {net.name}")
+        built[name] = (out, net.name, "x".join(map(str, net.graph.inputs[0].shape)))
+    return built
+
+
+def whole_process(runs: int, baseline: Path | None) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) of every command, in one interleaved loop."""
     py = sys.executable
-    commands = {
-        "python -c pass (baseline)": [py, "-c", "pass"],
-        "archdsl check resnet50 (table)": [py, "-m", "archdsl", "check", "specs/resnet50.arch"],
-        "archdsl check resnet50 --format json": [py, "-m", "archdsl", "check", "specs/resnet50.arch", "-f", "json"],
-        "archdsl check googlenet (table)": [py, "-m", "archdsl", "check", "specs/googlenet.arch"],
-        "archdsl check all 12 gallery specs": [py, "-m", "archdsl", "check", *sorted(
-            str(p.relative_to(ROOT)) for p in (ROOT / "specs").glob("*.arch"))],
-    }
-    times = {name: [] for name in commands}
-    for cmd in commands.values():
-        wall(cmd)  # warm the OS cache and Lark's grammar cache
-    for _ in range(runs):
-        for name, cmd in commands.items():
-            times[name].append(wall(cmd))
-    base = statistics.median(times["python -c pass (baseline)"])
-    return [(name, statistics.median(t), statistics.median(t) / base) for name, t in times.items()]
+    work = Path(tempfile.mkdtemp(prefix="bench_check_"))
+    env = environment(work / "pycache")
+    base_env = environment(work / "pycache", baseline) if baseline else None
+    with_torch = all(importlib.util.find_spec(m) is not None for m in ("torch", "torchinfo"))
+    commands: dict[str, tuple[list[str], dict, Path]] = {"python -c pass": ([py, "-c", "pass"], env, ROOT)}
+    if with_torch:
+        commands['python -c "import torch"'] = ([py, "-c", "import torch"], env, ROOT)
+        runner = work / "torchinfo_summary.py"
+        runner.write_text(TORCHINFO, encoding="utf-8")
+        built = build_modules(work, env, baseline)
+    for name, spec in NETWORKS:
+        check = [py, "-m", "archdsl", "check", str(ROOT / spec)]
+        commands[f"archdsl check {name}"] = (check, env, ROOT)
+        if baseline:
+            commands[f"archdsl check {name} (baseline)"] = (check, base_env, baseline)
+        if with_torch:
+            path, cls, shape = built[name]
+            commands[f"torchinfo summary {name}"] = ([py, str(runner), str(path), cls, shape], env, ROOT)
+    for cmd, cmd_env, cwd in commands.values():
+        timed(cmd, cmd_env, cwd)  # warm-up: writes the bytecode of every module into the private cache
+    samples = {name: [] for name in commands}
+    names = list(commands)
+    for round_ in range(runs):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(timed(*commands[name]))
+    return {name: (statistics.median(w for w, _ in s), statistics.median(c for _, c in s))
+            for name, s in samples.items()}
 
 
-def scaling(sizes=(1_000, 10_000, 50_000), runs: int = 3) -> list[tuple[int, float, float]]:
+SIZES = (1_000, 10_000, 50_000)
+
+
+def scaling(sizes=SIZES, runs: int = 3) -> list[tuple[int, float, float]]:
     import archdsl
     rows = []
     for n in sizes:
@@ -56,25 +142,84 @@ def scaling(sizes=(1_000, 10_000, 50_000), runs: int = 3) -> list[tuple[int, flo
     return rows
 
 
+def reanalysis(runs: int = 20) -> float:
+    """Best time of one more in-process `archdsl.load` of ResNet-152 (a language server's keystroke)."""
+    import archdsl
+    archdsl.load(ROOT / RESNET152)
+    return min(_timed(lambda: archdsl.load(ROOT / RESNET152)) for _ in range(runs))
+
+
 def _timed(fn) -> float:
-    start = time.perf_counter()
+    # CPU time of this (single-threaded) process: on a shared machine it moves far less
+    # with the load than wall time does, and without load the two agree.
+    start = time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.process_time() - start
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=15)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=15, help="rounds of the whole-process loop (default 15)")
+    parser.add_argument("--baseline", metavar="DIR", type=lambda p: Path(p).resolve(),
+                        help="also time the archdsl of this checkout")
+    parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)  # JSON, for the comparison
+    parser.add_argument("--no-whole-process", action="store_true", help="only the in-process figures")
     args = parser.parse_args()
-    print("| command | median wall time | ratio to bare `python -c pass` |")
-    print("|---|---:|---:|")
-    for name, t, ratio in whole_process(args.runs):
-        print(f"| {name} | {t * 1000:.0f} ms | {ratio:.1f}x |")
+    if args.in_process:
+        print(json.dumps(in_process_figures()))
+        return
+    if not args.no_whole_process:
+        print_whole_process(args)
+    print_in_process(args)
+
+
+def print_whole_process(args) -> None:
+    times = whole_process(args.runs, args.baseline)
+    print(f"Whole process, median of {args.runs} interleaved rounds (wall; CPU = user + system):")
     print()
-    print("| generated spec | parse + analysis (best of 3) | per layer |")
-    print("|---:|---:|---:|")
-    for n, t, per in scaling():
-        print(f"| {n:,} layers | {t:.3f} s | {per:.1f} µs |")
+    print("| command | wall | CPU | torchinfo / archdsl | import torch / archdsl |")
+    print("|---|---:|---:|---:|---:|")
+    floor = times.get('python -c "import torch"')
+    for name, (wall, cpu) in times.items():
+        ratio = floor_ratio = ""
+        if name.startswith("archdsl check"):
+            net = name.split()[2]
+            other = times.get(f"torchinfo summary {net}")
+            ratio = f"{other[0] / wall:.1f}x" if other else ""
+            floor_ratio = f"{floor[0] / wall:.1f}x" if floor else ""
+        print(f"| {name} | {_ms(wall)} | {_ms(cpu)} | {ratio} | {floor_ratio} |")
+    print()
+
+
+def print_in_process(args) -> None:
+    # In process: this checkout and the baseline take turns, each in a fresh interpreter; best of all turns.
+    sides = {"this checkout": ROOT, **({"baseline": args.baseline} if args.baseline else {})}
+    figures: dict[str, list] = {side: [] for side in sides}
+    for _ in range(3 if args.baseline else 1):
+        for side, where in sides.items():
+            env = environment(Path(tempfile.mkdtemp(prefix="bench_check_")), where if where != ROOT else None)
+            done = subprocess.run([sys.executable, __file__, "--in-process"], cwd=where, env=env, check=True,
+                                  capture_output=True, text=True)
+            figures[side].append(json.loads(done.stdout))
+    best = {side: [min(run[i] for run in runs) for i in range(len(runs[0]))] for side, runs in figures.items()}
+    print("In process, CPU seconds, best of 3 turns of each side (each turn: best of 3 loads, of 20 for ResNet-152):")
+    print()
+    print("| parse + analysis | " + " | ".join(f"{side}: total | per layer" for side in sides) + " |")
+    print("|---:|" + "---:|---:|" * len(sides))
+    for i, n in enumerate(SIZES):
+        cells = " | ".join(f"{best[side][i]:.3f} s | {best[side][i] / n * 1e6:.1f} µs" for side in sides)
+        print(f"| {n:,} generated layers | {cells} |")
+    cells = " | ".join(f"{best[side][-1] * 1000:.1f} ms | " for side in sides)
+    print(f"| ResNet-152 re-analysis (`archdsl.load`) | {cells}|")
+
+
+def in_process_figures() -> list[float]:
+    """Best seconds for each generated size (of 3), then for one more ResNet-152 load (of 20)."""
+    return [best for _, best, _ in scaling()] + [reanalysis()]
 
 
 if __name__ == "__main__":

@@ -1,21 +1,27 @@
-"""Text -> syntax tree. Lark (LALR) does the parsing; this module shapes its
-output into `syntax` nodes with spans, and keeps looking past a syntax error
-for independent ones (`syntax_errors` words each diagnostic)."""
+"""Text -> syntax tree. Lark's LALR tables do the parsing; this module shapes
+its output into `syntax` nodes with spans, and keeps looking past a syntax
+error for independent ones (`syntax_errors` words each diagnostic).
+
+Well-formed text is parsed by `lalr.py` from tables generated from the
+grammar, without importing Lark; text with a syntax error is parsed again by
+Lark itself, whose exceptions `syntax_errors` turns into diagnostics. When the
+grammar no longer matches the tables (it was edited and `lalr_build` not run),
+everything goes through Lark."""
 from __future__ import annotations
 
 import math
 import threading
 from functools import lru_cache
-
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from typing import TYPE_CHECKING
 
 from archdsl.errors import ArchError, Diagnostic
 from archdsl.frontend import syntax as ast
 from archdsl.frontend.braces import braces, braces_sound
 from archdsl.frontend.grammar import grammar_text
-from archdsl.frontend.syntax_errors import syntax_diagnostic
 from archdsl.source import SourceFile, Span
+
+if TYPE_CHECKING:
+    from lark import Lark, Token
 
 MAX_DIGITS = 30
 MAX_SYNTAX_ERRORS = 20  # reported in one run; later ones are rarely independent
@@ -34,11 +40,11 @@ class _Labels(tuple):
     span: Span
 
 
-class _ToAst(Transformer):
-    """Builds syntax nodes while Lark parses (an inline transformer: no parse
-    tree, which halves parsing time). Lark gives inline callbacks no position
+class _ToAst:
+    """Builds syntax nodes while the parser runs (an inline transformer: no parse
+    tree, which halves parsing time). Inline callbacks get no position
     metadata, so every token is kept and spans run from the first child to the
-    last one."""
+    last one. Tokens are Lark's or lalr.py's: the only `str` children."""
 
     source: SourceFile
 
@@ -46,9 +52,18 @@ class _ToAst(Transformer):
         return Span(self.source.name, tok.line, tok.column, tok.end_line, tok.end_column, self.source)
 
     def _span(self, children) -> Span:
-        items = [c for c in children if c is not None and not (isinstance(c, Token) and c.type == "_SEP")]
-        first, last = _start_of(items[0]), _end_of(items[-1])
-        return Span(self.source.name, first[0], first[1], last[0], last[1], self.source)
+        # From the first child to the last one that is neither a placeholder nor a separator.
+        first = next(c for c in children if c is not None and not (isinstance(c, str) and c.type == "_SEP"))
+        last = next(c for c in reversed(children)
+                    if c is not None and not (isinstance(c, str) and c.type == "_SEP"))
+        if isinstance(first, str):
+            line, col = first.line, first.column
+        else:
+            line, col = _start_of(first)
+        if isinstance(last, str):
+            return Span(self.source.name, line, col, last.end_line, last.end_column, self.source)
+        end_line, end_col = _end_of(last)
+        return Span(self.source.name, line, col, end_line, end_col, self.source)
 
     # expressions
     def int(self, children):
@@ -139,7 +154,7 @@ class _ToAst(Transformer):
         return ast.Kwarg(str(key), value, self._span(children), self._tok(key))
 
     def label(self, children):
-        labels = _Labels(str(c) for c in children if isinstance(c, Token) and c.type == "NAME")
+        labels = _Labels(str(c) for c in children if isinstance(c, str) and c.type == "NAME")
         labels.span = self._span(children)
         return labels
 
@@ -248,14 +263,14 @@ class _ToAst(Transformer):
 
 
 def _start_of(item):
-    if isinstance(item, Token):
+    if isinstance(item, str):
         return item.line, item.column
     span = _item_span(item)
     return span.line, span.col
 
 
 def _end_of(item):
-    if isinstance(item, Token):
+    if isinstance(item, str):
         return item.end_line, item.end_column
     span = _item_span(item)
     return span.end_line, span.end_col
@@ -271,13 +286,15 @@ def _item_span(item) -> Span:
 
 
 def _nodes(children):
-    return [c for c in children if c is not None and not isinstance(c, Token)]
+    return [c for c in children if c is not None and not isinstance(c, str)]
 
 
 def _split_args(items):
-    items = _nodes(items)
-    return ([a for a in items if not isinstance(a, ast.Kwarg)],
-            [a for a in items if isinstance(a, ast.Kwarg)])
+    args, kwargs = [], []
+    for a in items:
+        if a is not None and not isinstance(a, str):
+            (kwargs if type(a) is ast.Kwarg else args).append(a)
+    return args, kwargs
 
 
 def _str(label) -> str | None:
@@ -291,17 +308,28 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    # cache=True stores the LALR tables in the temp dir: start-up is what
-    # makes `archdsl check` feel instant, and table generation dominates it.
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="contextual",
-        keep_all_tokens=True,
-        maybe_placeholders=True,
-        transformer=_transformer,
-        cache=True,
-    )
+    """Lark's parser of the grammar: for text with syntax errors (its exceptions
+    carry what was expected) and for a grammar newer than the tables."""
+    from lark import Lark
+
+    from archdsl.frontend.lalr_build import LARK_OPTIONS
+    # cache=True stores the LALR tables in the temp dir, so that table generation
+    # is paid once per grammar, not on every error.
+    return Lark(grammar_text(), **LARK_OPTIONS, transformer=_transformer, cache=True)
+
+
+@lru_cache(maxsize=1)
+def fast_parser():
+    """The Lark-free parser over the generated tables, or None when they were
+    generated from another grammar than the one installed (or a rule of it has
+    no callback here yet: Lark then builds a tree for it, as it always did)."""
+    from archdsl.frontend import lalr
+    if lalr.GRAMMAR != grammar_text():
+        return None
+    try:
+        return lalr.Parser(_transformer)
+    except LookupError:
+        return None
 
 
 def normalise(text: str) -> str:
@@ -314,26 +342,41 @@ def normalise(text: str) -> str:
 def parse(text: str, name: str = "<string>") -> ast.Program:
     """Parse one file's text. Raises ArchError on a syntax error."""
     source = SourceFile(name, normalise(text))
+    with _lock:  # the inline transformer holds the file being parsed
+        _transformer.source = source
+        fast = fast_parser()
+        if fast is not None:
+            from archdsl.frontend.lalr import Fallback
+            try:
+                return fast.parse(source.text)
+            except (Fallback, ArchError):
+                pass  # not well-formed: Lark parses it again and says why
+        return _parse_with_lark(source)
+
+
+def _parse_with_lark(source: SourceFile) -> ast.Program:
+    """Parse with Lark, collecting the syntax errors of independent lines."""
+    from lark.exceptions import UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+    from archdsl.frontend.syntax_errors import syntax_diagnostic
     parser_ = parser()
     diagnostics: list[Diagnostic] = []
     attempt = source.text
-    with _lock:  # the inline transformer holds the file being parsed
-        _transformer.source = source
-        while True:
-            try:
-                program = parser_.parse(attempt)
-                break
-            except UnexpectedInput as exc:
-                diagnostics.append(syntax_diagnostic(exc, source, parser_))
-                at_end = isinstance(exc, UnexpectedEOF) or (
-                    isinstance(exc, UnexpectedToken) and exc.token.type == "$END")
-            if at_end or len(diagnostics) >= MAX_SYNTAX_ERRORS or not braces_sound(source.text):
-                # Past the end, or with braces out of balance, every further
-                # error would be a consequence of this one.
-                break
-            attempt = _without_line(attempt, diagnostics[-1].line)
-            if attempt is None:
-                break
+    while True:
+        try:
+            program = parser_.parse(attempt)
+            break
+        except UnexpectedInput as exc:
+            diagnostics.append(syntax_diagnostic(exc, source, parser_))
+            at_end = isinstance(exc, UnexpectedEOF) or (
+                isinstance(exc, UnexpectedToken) and exc.token.type == "$END")
+        if at_end or len(diagnostics) >= MAX_SYNTAX_ERRORS or not braces_sound(source.text):
+            # Past the end, or with braces out of balance, every further
+            # error would be a consequence of this one.
+            break
+        attempt = _without_line(attempt, diagnostics[-1].line)
+        if attempt is None:
+            break
     if diagnostics:
         raise ArchError(diagnostics)
     return program
