@@ -252,9 +252,34 @@ def checkpoint_candidates(memory: TrainingMemory) -> list[Segment]:
 
 
 def with_checkpoints(memory: TrainingMemory, chosen: list[Segment]) -> int:
-    """Bytes per sample once `chosen` are checkpointed: less what they free, plus
-    the largest of them re-created while backward recomputes it."""
+    """Bytes per sample at the peak once `chosen` are checkpointed: at the start
+    of backward, the saved tensors less what the segments free; while backward
+    recomputes a segment, what the layers before it still hold plus the
+    segment's own saved tensors (what comes after it is freed by then). The
+    backward working memory is added to both."""
     if not chosen:
         return memory.per_sample_bytes
-    return memory.per_sample_bytes - sum(s.freed_per_sample for s in chosen) + \
-        max(s.held_per_sample for s in chosen)
+    first: dict[tuple, int] = {}
+    for layer in memory.layers:
+        for s in layer.saved:
+            if s.per_sample:
+                first.setdefault(s.key, layer.node.index)
+    freed_keys = {}
+    for seg in chosen:
+        inside = {n for n in seg.nodes}
+        freed_keys[seg.name] = {k for k, i in first.items() if _freed(memory, k, inside, seg)}
+    all_freed = set().union(*freed_keys.values())
+    held = {k: memory.unique[k].held(1) for k in first}
+    peak = sum(v for k, v in held.items() if k not in all_freed)
+    for seg in chosen:
+        start = min(n.index for n in seg.nodes)
+        before = sum(v for k, v in held.items() if first[k] < start and k not in all_freed)
+        peak = max(peak, before + seg.held_per_sample)
+    return peak + memory.working_per_sample
+
+
+def _freed(memory: TrainingMemory, key: tuple, inside: set, seg: Segment) -> bool:
+    savers = {layer.node for layer in memory.layers for s in layer.saved if s.key == key}
+    entry = {i for n in inside for i in n.inputs if i not in inside}
+    base = key[1] if key[0] == "tensor" else None
+    return savers <= inside and base not in entry
