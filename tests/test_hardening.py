@@ -277,5 +277,6 @@ def test_a_block_used_the_same_wrong_way_is_reported_once():
     errors = _errors("block B(c) {\n  conv c/4 k=1\n}\n"
                      "network N {\n  input 3x8x8\n  B(30)\n  B(30)\n  B(30)\n}\n")
     (error,) = errors
-    assert error.notes == ["c / 4 = 30 / 4", "in block B, used at t.arch:6:3", "the same error in the use at t.arch:7:3",
+    assert error.notes == ["c / 4 = 30 / 4", "in block B, used at t.arch:6:3",
+                           "the same error in the use at t.arch:7:3",
                            "the same error in the use at t.arch:8:3"]

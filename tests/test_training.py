@@ -42,7 +42,7 @@ def test_digits_loss_goes_down():
 
     before = full_loss()
     model.train()
-    for step in range(40):
+    for _ in range(40):
         idx = torch.randint(0, len(x), (128,))
         opt.zero_grad()
         loss = loss_fn(model(x[idx]), y[idx])

@@ -12,7 +12,8 @@ from archdsl import __version__
 from archdsl.errors import ArchError, UsageError
 
 # Subcommand modules, imported lazily so `check` never pays for torch or graphviz.
-COMMANDS = ("check", "build", "export", "render", "report", "layers")
+COMMANDS = ("check", "build", "export", "import_", "render", "report", "layers", "fmt", "lsp", "serve",
+            "explain", "cost", "diff", "sweep")
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
 
