@@ -11,7 +11,7 @@ import pytest
 
 from archdsl.frontend import lalr, lalr_build
 from archdsl.frontend import parse as frontend
-from archdsl.frontend.grammar import grammar_text
+from archdsl.frontend.grammar import grammar_text, keywords
 from archdsl.lowering.stdlib import STDLIB
 from archdsl.source import SourceFile
 
@@ -23,6 +23,12 @@ STALE = "the grammar changed: run `python -m archdsl.frontend.lalr_build` and co
 
 def test_the_tables_are_what_lark_builds_from_the_grammar():
     assert lalr_build.TABLES_FILE.read_text(encoding="utf-8") == lalr_build.tables_source(grammar_text()), STALE
+
+
+def test_the_keywords_read_from_the_grammar_are_larks_literal_words():
+    words = {t.pattern.value for t in frontend.parser().terminals
+             if t.pattern.type == "str" and t.pattern.value.isidentifier()}
+    assert set(keywords()) == words and "repeat" in words
 
 
 def test_the_lark_free_parser_is_used():

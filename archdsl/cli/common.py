@@ -21,6 +21,29 @@ def dims(text: str) -> tuple[int, ...]:
     return values
 
 
+def input_option(text: str) -> tuple[str | None, tuple[int, ...]]:
+    """argparse type for `3x224x224` or `image=3x224x224`."""
+    name, sep, shape = text.partition("=")
+    if not sep:
+        return None, dims(text)
+    if not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=CxHxW, got {text!r}")
+    return name, dims(shape)
+
+
+def input_shapes(options) -> tuple[int, ...] | dict | None:
+    """What lowering takes for the --input options: one shape for the first
+    input, or {name: shape} (0 for an unnamed one) when inputs are named."""
+    if not options:
+        return None
+    if len(options) == 1 and options[0][0] is None:
+        return options[0][1]
+    unnamed = [shape for name, shape in options if name is None]
+    if len(unnamed) > 1:
+        raise UsageError("--input without a name sets the first input; name the others (--input NAME=CxHxW)")
+    return {(0 if name is None else name): shape for name, shape in options}
+
+
 def at_least(minimum: int, what: str):
     """argparse type: an integer >= minimum, described as `what` in errors."""
     def parse(text: str) -> int:
@@ -44,7 +67,9 @@ def add_spec_options(parser: argparse.ArgumentParser, many: bool = False) -> Non
     else:
         parser.add_argument("spec", metavar="SPEC", help=".arch file")
     parser.add_argument("--network", metavar="NAME", help="pick one network when a file has several")
-    parser.add_argument("--input", type=dims, metavar="CxHxW", help="override the input shape, e.g. 3x32x32")
+    parser.add_argument("--input", type=input_option, action="append", metavar="[NAME=]CxHxW",
+                        help="override the input shape, e.g. 3x32x32; a named input by its name "
+                             "(--input image=3x64x64), once per input")
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors (exit 1)")
     parser.add_argument("--max-layers", type=positive, default=DEFAULT_LIMITS.max_layers, metavar="N",
                         help=f"refuse specs that expand to more layers (default {DEFAULT_LIMITS.max_layers:,})")
@@ -77,13 +102,22 @@ def load_networks(path: str, args):
     """Load every network of one spec (or the one --network names)."""
     from archdsl.api import load_all
     check_spec_path(path)
+    shapes = input_shapes(args.input)
     try:
-        return load_all(path, input_shape=args.input, limits=limits_from(args), network=args.network)
+        nets = load_all(path, input_shape=shapes, limits=limits_from(args), network=args.network)
     except OptionError as exc:
         # --network or --input that the spec cannot honour: a usage error (exit 2).
         first = exc.first
         message = first.message + (f"; {first.hint}" if first.hint else "")
         raise UsageError(f"--{message}" if message.startswith("input ") else message) from None
+    if isinstance(shapes, dict):
+        for net in nets:
+            names = [n.name for n in net.graph.inputs]
+            unknown = [k for k in shapes if k != 0 and k not in names]
+            if unknown:
+                raise UsageError(f"--input {unknown[0]}=...: {net.name} has no input named {unknown[0]} "
+                                 f"(its inputs: {', '.join(names)})")
+    return nets
 
 
 def check_spec_path(path: str) -> None:

@@ -3,6 +3,7 @@ installed as the package `archdsl.grammars` (setuptools' package-dir maps it),
 so the wheel holds the one file and an editable install reads the edited one."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,3 +22,11 @@ def grammar_text() -> str:
         return path.read_text(encoding="utf-8")
     from importlib import resources
     return resources.files("archdsl.grammars").joinpath(GRAMMAR_FILE).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def keywords() -> tuple[str, ...]:
+    """The grammar's keywords: every literal word it quotes (`"repeat"`,
+    `"network"`...), which are the terminals Lark makes of them
+    (tests/test_syntax_errors.py compares the two)."""
+    return tuple(sorted(set(re.findall(r'"([A-Za-z_][A-Za-z_0-9]*)"(?!i)', grammar_text()))))

@@ -246,6 +246,10 @@ class _ToAst:
     def train(self, children):
         return ast.TrainDef(list(children[-1]), self._span(children))
 
+    def layout(self, children):
+        value = children[-1]
+        return ast.LayoutDecl(str(value), self._span(children), self._tok(value))
+
     def start(self, children):
         program = ast.Program(self.source)
         for item in children:
@@ -259,6 +263,8 @@ class _ToAst:
                 program.trains.append(item)
             elif isinstance(item, ast.Defaults):
                 program.defaults.append(item)
+            elif isinstance(item, ast.LayoutDecl):
+                program.layouts.append(item)
         return program
 
 

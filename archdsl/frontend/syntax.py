@@ -269,6 +269,15 @@ class Use:
 
 
 @dataclass(slots=True)
+class LayoutDecl:
+    """`layout hwc` at the top of a file: how its shapes are written (`value` as
+    typed, checked when the file is lowered; `value_span` is the word's)."""
+    value: str
+    span: Span
+    value_span: Span
+
+
+@dataclass(slots=True)
 class Program:
     """One parsed file."""
     source: SourceFile
@@ -277,3 +286,4 @@ class Program:
     networks: list[NetworkDef] = field(default_factory=list)
     trains: list[TrainDef] = field(default_factory=list)
     defaults: list[Defaults] = field(default_factory=list)  # top-level: for every network and block here
+    layouts: list[LayoutDecl] = field(default_factory=list)  # top-level `layout hwc` (one is allowed)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from functools import lru_cache
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from archdsl.core.ops import MERGES
 from archdsl.errors import Diagnostic, Fix
-from archdsl.frontend.braces import innermost_open, last_top_level_close, mismatched, opener, position
+from archdsl.frontend.braces import indent, innermost_open, last_top_level_close, mismatched, opener, position
+from archdsl.frontend.grammar import keywords
 from archdsl.source import SourceFile, Span
 from archdsl.text import join_words
 
@@ -73,7 +73,28 @@ def _bad_character(exc: UnexpectedCharacters, source: SourceFile) -> Diagnostic:
         hint = "a line continuation `\\` must end the line"
         if rest.startswith("#"):
             hint += "; move the comment to a line of its own"
+    elif ch == "[":
+        return _brackets(source, exc.line, exc.column, shown)
     return Diagnostic("error", f"unexpected character {shown}", span, hint=hint)
+
+
+def _brackets(source: SourceFile, line: int, col: int, shown: str) -> Diagnostic:
+    """`k=[3,3]`, `s=[2, 2]`: a Python or Keras list where archdsl writes a size (3x3)."""
+    text = source.line(line)
+    close = text.find("]", col)
+    inside = text[col:close] if close >= 0 else ""
+    key = re.search(r"([A-Za-z_]\w*)\s*=\s*$", text[: col - 1])
+    values = [v for v in re.split(r"[,\s]+", inside.strip()) if v]
+    span = source.span(line, col)
+    if close < 0 or not values or not all(v.isdigit() for v in values):
+        return Diagnostic("error", f"unexpected character {shown}", span,
+                          hint="archdsl has no lists: sizes are written 3x3, per-axis values (1, c)")
+    size = "x".join(values)
+    name = f"{key.group(1)}=" if key else ""
+    same = f" (or {name}{values[0]}, the same on every axis)" if len(values) > 1 and len(set(values)) == 1 else ""
+    return Diagnostic("error", f"unexpected character {shown}", source.span(line, col, line, close + 2),
+                      hint=f"sizes are written without brackets: {name}{size}{same}",
+                      fix=Fix(source.span(line, col, line, close + 2), size))
 
 
 def _unexpected_token(exc: UnexpectedToken, source: SourceFile, parser: Lark) -> Diagnostic:
@@ -89,6 +110,10 @@ def _unexpected_token(exc: UnexpectedToken, source: SourceFile, parser: Lark) ->
     words = prefix.split()
     if str(tok) == "{" and words in (["shortcut"], ["shortcut", "always"]):
         return _shortcut_on_next_line(source, tok.line, prefix)
+    if str(tok) == "{" and words[:1] in (["network"], ["block"]):
+        inside = _definition_inside_open(tok, prefix, source)
+        if inside is not None:
+            return inside
     misspelt = _misspelt_keyword(tok, prefix, source) or _misspelt_opener(tok, exc.expected, source)
     if misspelt is not None:
         return misspelt
@@ -123,16 +148,9 @@ def _unexpected_end(exc: UnexpectedInput, source: SourceFile, parser: Lark) -> D
 # -- hints --------------------------------------------------------------------------
 
 # Keywords that open no '{' (the rest of the grammar's keywords do).
-_INLINE_KEYWORDS = frozenset({"use", "always"})
+_INLINE_KEYWORDS = frozenset({"use", "always", "layout", "optional", "and", "or", "not"})
 
 
-@lru_cache(maxsize=1)
-def keywords() -> tuple[str, ...]:
-    """The grammar's keywords, read from the parser's terminals: every terminal
-    that is a literal word (`repeat`, `residual`, `network`...)."""
-    from archdsl.frontend.parse import parser
-    return tuple(sorted(t.pattern.value for t in parser().terminals
-                        if t.pattern.type == "str" and t.pattern.value.isidentifier()))
 
 
 def structure_words() -> tuple[str, ...]:
@@ -285,6 +303,50 @@ def _unclosed_brace(source: SourceFile):
         return None
     offset = scan.suspect[0] if scan.suspect is not None else scan.open[-1]
     return position(text, offset), opener(text, offset)
+
+
+def _definition_inside_open(tok: Token, prefix: str, source: SourceFile) -> Diagnostic | None:
+    """`network B {` (or `block`) while an earlier '{' is still open: the '}' of
+    that earlier one is missing. Name it, as the end-of-file case does, and
+    where its '}' goes (a fix, when the indentation leaves no doubt)."""
+    text = source.text
+    scan = mismatched(text, tok.start_pos)
+    if not scan.open:
+        return None
+    col = len(prefix) - len(prefix.lstrip()) + 1
+    span = source.span(tok.line, col, tok.line, tok.column + 1)
+    header = f"{' '.join(prefix.split())} {{"
+    still = [f"`{opener(text, o)}` (line {position(text, o)[0]}:{position(text, o)[1]})" for o in reversed(scan.open)]
+    what = "is" if len(still) == 1 else "are"
+    notes = [f"`{header}` would be inside {join_words(still, 'and')}, which {what} still open"]
+    if scan.suspect is not None:
+        return Diagnostic("error", f"a '}}' is missing before `{header}`", span, notes=notes,
+                          hint=_misplaced_close_hint(source, tok.start_pos))
+    missing = len(scan.open)
+    last = _last_code_line(source, tok.line)
+    innermost = scan.open[-1]
+    (b_line, b_col) = position(text, innermost)
+    names = join_words([f"`{opener(text, o)}`" for o in reversed(scan.open)], "and")
+    message = f"a '}}' is missing before `{header}`" if missing == 1 else \
+        f"{missing} '}}' are missing before `{header}`"
+    if last is None:
+        return Diagnostic("error", message, span, notes=notes,
+                          hint=f"the '{{' of `{opener(text, innermost)}` at line {b_line}:{b_col} is never closed")
+    closes = "".join("\n" + " " * indent(text, o)[0] + "}" for o in reversed(scan.open))
+    end = len(source.line(last)) + 1
+    plural = "its '}'" if missing == 1 else "their '}'"
+    hint = (f"the '{{' of `{opener(text, innermost)}` at line {b_line}:{b_col} is never closed: add "
+            f"{plural} after line {last}" if missing == 1 else f"close {names}: add {plural} after line {last}")
+    return Diagnostic("error", message, span, notes=notes, hint=hint,
+                      fix=Fix(source.span(last, end, last, end), closes))
+
+
+def _last_code_line(source: SourceFile, before: int) -> int | None:
+    """The last line before `before` that holds more than blanks and comments."""
+    for line in range(before - 1, 0, -1):
+        if source.line(line).split("#", 1)[0].strip():
+            return line
+    return None
 
 
 def _misplaced_close_hint(source: SourceFile, end: int) -> str | None:

@@ -35,6 +35,24 @@ class Bound:
     structural: bool = False
 
 
+_SCHEMAS: dict[type, tuple] = {}
+
+
+def _schema(cls) -> tuple[list, dict, dict]:
+    """A kind's positional attributes, its attributes by every name and alias, and
+    its defaults coerced: the same for every layer of the kind, so made once."""
+    schema = _SCHEMAS.get(cls)
+    if schema is None or schema[0] is not cls.attrs:
+        positional = [a for a in cls.attrs if a.positional]
+        by_name = {}
+        for attr in cls.attrs:
+            for n in (attr.name, *attr.aliases):
+                by_name[n] = attr
+        default_values = {a.name: a.default_value() for a in cls.attrs if a.default is not REQUIRED}
+        schema = _SCHEMAS[cls] = (cls.attrs, positional, by_name, default_values)
+    return schema[1:]
+
+
 class Binder:
     def __init__(self, reporter: Reporter):
         self.report = reporter
@@ -76,11 +94,7 @@ class Binder:
         keyword = stmt.op
         if self.size_typo(stmt, ctx) or self.double_equals(cls, stmt):
             return Bound(None, structural=True)
-        positional = [a for a in cls.attrs if a.positional]
-        by_name = {}
-        for attr in cls.attrs:
-            for n in (attr.name, *attr.aliases):
-                by_name[n] = attr
+        positional, by_name, default_values = _schema(cls)
         raw: dict[str, tuple] = {}
         failed: set[str] = set()
         for attr, arg in zip(positional, stmt.args, strict=False):
@@ -102,10 +116,13 @@ class Binder:
         defaults = defaults or {}
         missing = [a for a in cls.attrs if a.name not in raw and a.default is REQUIRED and a.name not in defaults]
         structural = bool(extra or unknown or missing)
+        # A statement written out in a hint carries the value fixes too (`padding="same"`
+        # -> `padding=same`), so that the hint does not repeat the error reported next.
+        mended = _value_fixes(cls, raw) if extra or unknown else {}
         if extra:
-            missing = self._extra_values(cls, stmt, extra, positional, missing)
+            missing = self._extra_values(cls, stmt, extra, positional, missing, mended)
         for kw in unknown:
-            self._unknown_attr(cls, stmt, kw, by_name, missing)
+            self._unknown_attr(cls, stmt, kw, by_name, missing, mended)
         for attr in missing:
             example = cls.example.replace(cls.keywords[0], keyword, 1) if cls.example else ""
             self.report.error(f"{keyword} needs {attr.name} ({attr.doc})", stmt.span,
@@ -116,7 +133,7 @@ class Binder:
                 if attr.name in defaults:
                     values[attr.name] = defaults[attr.name]
                 elif attr.default is not REQUIRED:
-                    values[attr.name] = attr.default_value()
+                    values[attr.name] = default_values[attr.name]
                 continue
             written, expr = raw[attr.name]
             if isinstance(expr, ast.Name) and expr.id not in ctx.params and attr.type in WORD_TYPES:
@@ -136,7 +153,7 @@ class Binder:
         ok = not failed and not structural
         return Bound(values if ok else None, values, frozenset(failed), structural)
 
-    def _extra_values(self, cls, stmt, extra, positional, missing):
+    def _extra_values(self, cls, stmt, extra, positional, missing, mended=None):
         """More positional values than the kind takes; most likely meant for the
         missing attributes (`maxpool 2` -> `maxpool k=2`). Returns what is still missing."""
         keyword = stmt.op
@@ -147,8 +164,9 @@ class Binder:
         else:
             msg = f"{keyword} takes no positional values"
         takers = missing[:len(extra)] if len(extra) <= len(missing) else []
-        fixed = rewrite(stmt, {arg.span: f"{attr.name}={span_text(arg.span)}"
-                               for attr, arg in zip(takers, extra, strict=True)}) if takers else None
+        fixed = rewrite(stmt, {**(mended or {}), **{arg.span: f"{attr.name}={span_text(arg.span)}"
+                                                    for attr, arg in zip(takers, extra, strict=True)}}) \
+            if takers else None
         fix = None
         if fixed:
             missing = missing[len(takers):]
@@ -160,12 +178,12 @@ class Binder:
         self.report.error(msg, extra[0].span, hint=hint, fix=fix)
         return missing
 
-    def _unknown_attr(self, cls, stmt, kw, by_name, missing) -> None:
+    def _unknown_attr(self, cls, stmt, kw, by_name, missing, mended=None) -> None:
         keyword = stmt.op
         options = sorted(by_name)
         close = difflib.get_close_matches(kw.name, options, n=1, cutoff=0.5)
         target = by_name[close[0]] if close else None
-        fixed = rewrite(stmt, {kw.name_span: close[0]}) if target in missing else None
+        fixed = rewrite(stmt, {**(mended or {}), kw.name_span: close[0]}) if target in missing else None
         fix = Fix(kw.name_span, close[0]) if close else None
         if fixed:
             missing.remove(target)  # the misspelt name was that attribute
@@ -180,6 +198,8 @@ class Binder:
 
     def double_equals(self, cls, stmt: ast.Layer) -> bool:
         """`conv 16 k==3` parses as a comparison given positionally: say it is one `=`."""
+        if not any(isinstance(arg, ast.Compare) for arg in stmt.args):
+            return False
         names = {n for a in cls.attrs for n in (a.name, *a.aliases)}
         for arg in stmt.args:
             if isinstance(arg, ast.Compare) and arg.op == "==" and isinstance(arg.left, ast.Name) \
@@ -193,6 +213,9 @@ class Binder:
     def size_typo(self, stmt: ast.Layer, ctx: Context) -> bool:
         """`input 3 x 32 x 32`, `input 3X32X32`, `k=3 x 3`: a size split by spaces or
         written with a capital X lexes as numbers and names. Report it as one error."""
+        if not any(isinstance(e, ast.Name) and _TIMES.fullmatch(e.id) is not None
+                   for e in (*stmt.args, *(kw.value for kw in stmt.kwargs))):
+            return False  # nothing reads as the rest of a size
         items = sorted([*stmt.args, *(kw.value for kw in stmt.kwargs)], key=lambda e: (e.span.line, e.span.col))
 
         def times(e):  # `x`, `X`, `X32`, `x3X3`: the rest of a size
@@ -274,6 +297,20 @@ class Binder:
                                   hint=f"call it as {signature}")
                 ok = False
         return callee if ok else None
+
+
+def _value_fixes(cls, raw: dict) -> dict[Span, str]:
+    """The mechanical fixes of quoted words among a layer's values (`p="same"`), by span."""
+    by_name = {a.name: a for a in cls.attrs}
+    fixes = {}
+    for name, (written, expr) in raw.items():
+        if isinstance(expr, ast.Str) and name in by_name:
+            try:
+                by_name[name].coerce(expr.value, written)
+            except ValueProblem as exc:
+                if exc.fix is not None:
+                    fixes[expr.span] = exc.fix
+    return fixes
 
 
 def computed(expr, ctx: Context) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from archdsl.core.ops.base import Kind, Tensor, Word, number_text
@@ -172,6 +173,14 @@ def tensor_attribute(value: Tensor, name: str, span):
         raise UnknownShape(f"the shape of {value!r} is unknown (an earlier error)", span)
     rank = len(shape) - 1
     letters = [a.lower() for a in AXIS_LETTERS.get(rank, ())]
+    if getattr(shape, "is_tokens", False):
+        # Tokens hold their features last: in.c is D (what a block sizes its fc by),
+        # in.l the number of tokens of a sequence, in.h and in.w a grid's sides.
+        letters = ["l"] if rank == 1 else ["h", "w"]
+        if name == "c":
+            return shape[-1]
+        if name in letters:
+            return shape[letters.index(name)]
     if name == "c":
         return shape[0]
     if name == "shape":
@@ -244,13 +253,56 @@ FUNCTIONS = {
 }
 
 
+# -- search spaces: choice(3, 5, 7), range(32, 129, 32) ------------------------------------
+
+SEARCH = ("choice", "range")
+# Who decides a choice point (archdsl.sweep drives it); None: a plain load, which refuses.
+CHOOSER: ContextVar = ContextVar("archdsl_chooser", default=None)
+
+
+def search_values(expr: ast.Function, ctx: Context) -> list:
+    """The values a choice point offers: choice's arguments (any values, each
+    evaluated where the choice is), or range's integers (start, stop[, step]:
+    stop excluded, as Python's range)."""
+    if expr.name == "choice":
+        if not expr.args:
+            raise EvalError("choice() needs at least one value", expr.span, hint="choice(3, 5, 7)")
+        return [evaluate(a, ctx) for a in expr.args]
+    if not 1 <= len(expr.args) <= 3:
+        raise EvalError(f"range() takes 1 to 3 values, got {len(expr.args)}", expr.span,
+                        hint="range(32, 129, 32) is 32, 64, 96, 128")
+    bounds = [_number(evaluate(a, ctx), a.span) for a in expr.args]
+    if any(isinstance(b, float) and not b.is_integer() for b in bounds):
+        raise EvalError("range() takes whole numbers", expr.span, hint="range(32, 129, 32)")
+    bounds = [int(b) for b in bounds]
+    if len(bounds) == 3 and bounds[2] == 0:
+        raise EvalError("range() step must not be zero", expr.args[2].span)
+    values = list(range(*bounds))
+    if not values:
+        raise EvalError(f"range({', '.join(map(str, bounds))}) is empty", expr.span,
+                        hint="the stop is excluded: range(32, 129, 32) ends at 128")
+    return values
+
+
+def _search(expr: ast.Function, ctx: Context):
+    chooser = CHOOSER.get()
+    if chooser is None:
+        written = render(expr)
+        raise EvalError(f"{written} makes this spec a search space, not one network", expr.span,
+                        hint="archdsl sweep SPEC explores it; archdsl sweep SPEC --pick ID writes one of its "
+                             "networks as a spec")
+    return chooser.choose(expr, search_values(expr, ctx))
+
+
 def _function(expr: ast.Function, ctx: Context):
+    if expr.name in SEARCH:
+        return _search(expr, ctx)
     entry = FUNCTIONS.get(expr.name)
     if entry is None:
         close = difflib.get_close_matches(expr.name, list(FUNCTIONS), n=1)
         guess = f"did you mean '{close[0]}'? " if close else ""
         raise EvalError(f"unknown function '{expr.name}'", expr.name_span,
-                        hint=guess + f"the functions are {', '.join(FUNCTIONS)}",
+                        hint=guess + f"the functions are {', '.join((*FUNCTIONS, *SEARCH))}",
                         fix=Fix(expr.name_span, close[0]) if close else None)
     fn, low, high = entry
     if len(expr.args) < low or (high is not None and len(expr.args) > high):
@@ -317,4 +369,7 @@ def show_value(value) -> str:
         return dims_text(value)
     if isinstance(value, Tensor):
         return repr(value) if value.name else "the current flow"
+    if isinstance(value, float) and not value.is_integer():
+        # A computed float (0.2 * 3 / 16) reads as 0.0375, not 0.037500000000000006.
+        return f"{value:.12g}"
     return number_text(value)

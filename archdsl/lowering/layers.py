@@ -7,14 +7,23 @@ from __future__ import annotations
 from archdsl.core.ops import MERGES, REGISTRY, Input, Kind, ShapeError, Tensor
 from archdsl.core.ops.base import ValueProblem
 from archdsl.core.ops.reshape import Split
-from archdsl.core.shapes import describe_rank
+from archdsl.core.shapes import Tokens, describe_rank
 from archdsl.core.window import arithmetic
 from archdsl.errors import Diagnostic, Fix, OptionError
 from archdsl.frontend import syntax as ast
 from archdsl.lowering.binding import attr_expr, computed
 from archdsl.lowering.expressions import Context
 from archdsl.lowering.hints import param_origin, unknown_layer_hint
-from archdsl.text import AXIS_NAMES, dims_text, shape_text
+from archdsl.lowering.layout import CODE as CHANNELS_LAST
+from archdsl.lowering.layout import (
+    as_written,
+    channels_first,
+    channels_last_warning,
+    layout_value,
+    looks_channels_last,
+    read_shape,
+)
+from archdsl.text import AXIS_NAMES, Layout, dims_text, shape_text
 
 STATEMENT_KEYWORDS = ("input", "output", "expect")
 
@@ -23,13 +32,22 @@ def inputs_of(tip):
     return (tip,) if tip is not None else ()
 
 
-def _after_flatten(node) -> bool:
-    """Whether a flatten made this flat vector (walking back along first inputs)."""
+def _flatten_before(node):
+    """The flatten that made this flat vector (walking back along first inputs), or None."""
     while node is not None:
         if node.keyword == "flatten":
-            return True
+            return node
         node = node.inputs[0] if node.inputs else None
-    return False
+    return None
+
+
+def _map_example(n: int) -> str:
+    """An input map with n values, for a hint: 784 -> 1x28x28, 3072 -> 3x32x32."""
+    for c in (1, 3):
+        side = round((n // c) ** 0.5)
+        if n % c == 0 and side >= 8 and side * side * c == n:
+            return f"{c}x{side}x{side}"
+    return "3x32x32"
 
 
 class LayerStatements:
@@ -45,6 +63,11 @@ class LayerStatements:
             return tip
         if op == "output":
             return self.lower_output(stmt, tip, ctx)
+        if op == "layout":
+            self.report.error("layout is a statement of the file, not of a network", stmt.span,
+                              hint="write `layout hwc` at the top of the file, outside any network, or give the "
+                                   "input its own: input 227x227x3 layout=hwc")
+            return tip
         if op == "expect":
             return self.lower_expect(stmt, tip, ctx)
         if op in ("split", "chunk"):
@@ -88,9 +111,17 @@ class LayerStatements:
                 guess = shape_in if cls.keeps_shape else exc.shape
         elif shape_in is not None and not unknown_tensor:
             guess = self.graph.guess(cls, bound, shape_in)
-        node = self.graph.node(op, cls.keywords[0], inputs_of(tip), shape if guess is None else guess,
+        extra = cls.tensor_inputs(bound.values) if bound.values is not None else ()
+        node = self.graph.node(op, cls.keywords[0], (*inputs_of(tip), *extra), shape if guess is None else guess,
                                scope, stmt.span, stmt.label)
         self.graph.track(node, [tip], guess, stmt.span)
+        if node.keyword == "softmax" and tip is not None and tip.keyword == "softmax":
+            # Its inputs lie in 0..1, so no output exceeds e times another: near uniform.
+            self.report.warn("softmax right after a softmax", stmt.span,
+                             [f"the softmax at {tip.span} already gives probabilities; a second one squeezes "
+                              f"them towards uniform (no output is more than e times another)"],
+                             "delete one of them", code="double-softmax",
+                             fix=None if stmt.label else Fix(stmt.span, ""))
         return node
 
     @staticmethod
@@ -117,10 +148,13 @@ class LayerStatements:
                         f"{expr.id}={c_in}, or give it a {value}-channel input")
         elif expr is not None:
             notes[:0] = computed(expr, ctx)
-        if hint and hint.endswith("before the flatten") and not _after_flatten(tip):
+        flatten = _flatten_before(tip) if hint and hint.endswith("before the flatten") else None
+        if flatten is not None:
+            hint += f" at line {flatten.span.line}" if flatten.span.file == stmt.span.file else f" at {flatten.span}"
+        elif hint and hint.endswith("before the flatten"):
             # The vector did not come from a flatten: there is nothing to move.
             hint = (f"{stmt.op} works on maps (CxL, CxHxW, CxDxHxW); a flat vector takes fc, or start the "
-                    f"network from a map such as `input 3x32x32`")
+                    f"network from a map such as `input {_map_example(tip.shape[0])}`")
         self.report.error(exc.message, stmt.span, notes, hint)
 
     def lower_kind_parameter(self, stmt: ast.Layer, tip, scope, ctx: Context, tensors, defaults):
@@ -224,17 +258,29 @@ class LayerStatements:
 
     # -- input, output, expect -------------------------------------------------------------------
 
+    def layout_at(self, span) -> str:
+        """How the shapes at `span` are written: the network's layout in its own file,
+        the `layout` statement of another file (a block's), else channels first."""
+        if span.file == self.network_file:
+            return self.layout
+        return self.file_layouts.get(span.file, Layout.CHW)
+
     def lower_input(self, stmt: ast.Layer, scope, ctx: Context):
-        """`input 3x224x224`, `input image 3x224x224` or `image: input 3x224x224`."""
+        """`input 3x224x224`, `input image 3x224x224` or `image: input 3x224x224`;
+        `layout=hwc` (or the file's `layout hwc`) reads the shape channels last."""
         args, name = stmt.args, stmt.label
         if len(args) >= 2 and isinstance(args[0], ast.Name):
             name, args = args[0].id, args[1:]
-        written = ast.Layer(stmt.label, "input", stmt.op_span, list(args), stmt.kwargs, stmt.span)
+        layout, kwargs = self._input_layout(stmt, ctx)
+        written = ast.Layer(stmt.label, "input", stmt.op_span, list(args), kwargs, stmt.span)
         values = self.binder.bind(Input, written, ctx).values
-        if values is None:
+        if values is None or layout is None:
             return None
-        shape = values["shape"]
         override = self.input_override(name, len(self.inputs))
+        if override is None and layout == Layout.CHW and looks_channels_last(values["shape"]):
+            message, notes, hint, fix = channels_last_warning(values["shape"], args[0])
+            self.report.warn(message, stmt.span, notes, hint, code=CHANNELS_LAST, fix=fix)
+        shape = values["shape"]
         if override is not None:
             if len(override) != len(shape):
                 # The spec is fine; the option does not fit it (a usage error in the CLI).
@@ -242,15 +288,40 @@ class LayerStatements:
                     "error", f"input {shape_text(override)} is {describe_rank(override)}, but network "
                              f"{self.network} takes {describe_rank(shape)} ({shape_text(shape)} at {stmt.span})",
                     stmt.span, hint=f"give {len(shape)} sizes, as in {shape_text(shape)}"))
-            shape = override
+            shape = override  # `--input` is written like the shape it replaces
+        # Tokens hold their features last whatever the layout (`input 197x768 tokens=true`).
+        if values.get("tokens") and len(shape) not in (2, 3):
+            self.report.error(f"tokens=true takes a sequence LxD or a grid HxWxD, not {shape_text(shape)}",
+                              stmt.span, hint="for example `input 197x768 tokens=true`")
+            return None
+        shape = Tokens(shape) if values.get("tokens") and len(shape) in (2, 3) else read_shape(shape, layout)
         if any(d > self.limits.max_dim for d in shape):
             self.report.error(f"input size {shape_text(shape)} exceeds the limit of {self.limits.max_dim:,}",
                               stmt.span)
             return None
-        op = Input(tuple(shape), values["dtype"])
+        op = Input(shape if isinstance(shape, Tokens) else tuple(shape), values["dtype"])
         node = self.graph.node(op, "input", (), op.shape, scope, stmt.span, name or "input")
         self.inputs.append(node)
         return node
+
+    def _input_layout(self, stmt: ast.Layer, ctx: Context):
+        """The layout an input's shape is written in (None after an error), and its other
+        key=value arguments. The first input's `layout=` is the network's layout."""
+        given = [kw for kw in stmt.kwargs if kw.name == "layout"]
+        rest = [kw for kw in stmt.kwargs if kw.name != "layout"]
+        if not given:
+            return self.layout_at(stmt.span), rest
+        for kw in given[1:]:
+            self.report.error("layout is given twice", kw.span, hint="keep one layout=...")
+        try:
+            layout = layout_value(given[0], lambda expr: self.binder.eval(expr, ctx))
+        except ValueProblem as exc:
+            fix = Fix(given[0].value.span, exc.fix) if exc.fix is not None else None
+            self.report.error(exc.message, given[0].value.span, hint=exc.hint, fix=fix)
+            return None, rest
+        if not self.inputs:
+            self.layout = layout
+        return (layout if len(given) == 1 else None), rest
 
     def lower_output(self, stmt: ast.Layer, tip, ctx: Context):
         """`output mask` (the flow) or `output boxes @b`: a named output of the network."""
@@ -291,16 +362,26 @@ class LayerStatements:
         value = self.binder.eval(stmt.args[0], ctx)
         if value is None or tip is None or tip.shape is None:
             return tip
-        expected = value if isinstance(value, tuple) else (value,)
-        if any(isinstance(v, bool) or not isinstance(v, int) for v in expected):
+        written = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in written):
             self.report.error(f"expect takes a shape like 256x56x56, got {self.show(value)}", stmt.args[0].span)
             return tip
-        if tuple(expected) == tip.shape:
+        layout = self.layout_at(stmt.span)
+        expected = read_shape(tuple(written), layout)
+        if expected == tip.shape:
             return tip
-        notes = [f"the {tip.keyword} at {tip.span} gives {shape_text(tip.shape)}"]
-        notes += self.explain_axes(tip, expected)
-        self.report.error(f"expected {dims_text(expected)}, got {shape_text(tip.shape)}", stmt.span, notes,
-                          hint="the table you are checking against may have a typo, or a layer above differs")
+        got = shape_text(tip.shape, layout)
+        notes = [f"the {tip.keyword} at {tip.span} gives {got}"]
+        if len(written) > 1 and layout == Layout.CHW and channels_first(tuple(written)) == tip.shape:
+            hint = (f"{dims_text(written)} is the shape channels last: write `expect {got}`, or `layout hwc` "
+                    f"at the top of the file to write every shape that way")
+        elif len(written) > 1 and layout == Layout.HWC and tuple(written) == tip.shape:
+            hint = (f"the file writes shapes channels last (layout hwc): write `expect "
+                    f"{dims_text(as_written(tip.shape, layout))}`")
+        else:  # the shapes really differ: show the arithmetic of the axes that do
+            notes += self.explain_axes(tip, expected)
+            hint = "the table you are checking against may have a typo, or a layer above differs"
+        self.report.error(f"expected {dims_text(written)}, got {got}", stmt.span, notes, hint=hint)
         return tip
 
     @staticmethod

@@ -22,23 +22,26 @@ from archdsl.lowering.layers import LayerStatements, inputs_of
 from archdsl.lowering.names import TensorScope
 from archdsl.lowering.reporter import Frame, Reporter
 from archdsl.runtime import recursion_limit
-from archdsl.text import join_words, shape_text
+from archdsl.text import Layout, join_words, shape_text
 
 _NUMBERS = {1: "one", 2: "two", 3: "three"}
 
 
 class Lowerer(LayerStatements):
     """Lowers one network. `blocks` are every block the spec reaches;
-    `file_defaults` the top-level `defaults` of each file, by file name."""
+    `file_defaults` the top-level `defaults` of each file, by file name, and
+    `file_layouts` their `layout` statements (how each file writes shapes)."""
 
     def __init__(self, blocks: dict[str, ast.BlockDef], limits: Limits = DEFAULT_LIMITS,
-                 input_shape=None, file_defaults: dict | None = None):
+                 input_shape=None, file_defaults: dict | None = None, file_layouts: dict | None = None):
         self.blocks = blocks
         self.limits = limits
         # A shape for the first input, or {name: shape} for named inputs (`--input image=3x64x64`).
         self.input_shapes = input_shape if isinstance(input_shape, dict) else {0: input_shape} \
             if input_shape is not None else {}
         self.file_defaults = file_defaults or {}
+        self.file_layouts = file_layouts or {}
+        self.layout = Layout.CHW  # the network's: its first input's `layout=`, else its file's
         self.report = Reporter()
         self.graph = GraphBuilder(limits, self.report)
         self.binder = Binder(self.report)
@@ -80,6 +83,8 @@ class Lowerer(LayerStatements):
 
     def lower_network(self, net: ast.NetworkDef) -> Graph:
         self.network = net.name
+        self.network_file = net.span.file
+        self.layout = self.file_layouts.get(net.span.file, Layout.CHW)
         root = self.graph.scope(ScopeKind.NETWORK, net.name, None, None, net.span, path="")
         tensors = TensorScope(where="")
         ctx = Context({}, tensors, None, self.is_kind, f"network {net.name}")
@@ -116,7 +121,7 @@ class Lowerer(LayerStatements):
             raise ArchError(self.report.diagnostics)  # warnings too: they often explain the error
         outputs = self.outputs or ([("output", tip)] if tip is not None else [])
         return Graph(net.name, self.graph.nodes, self.graph.scopes, net.span, [n for _, n in outputs],
-                     inputs=list(self.inputs), output_names=[n for n, _ in outputs])
+                     inputs=list(self.inputs), output_names=[n for n, _ in outputs], layout=self.layout)
 
     # -- bodies ----------------------------------------------------------------------------------
 
@@ -203,6 +208,7 @@ class Lowerer(LayerStatements):
         inner = self.graph.scope(ScopeKind.BLOCK, label, local, scope, stmt.span)
         if tip is not None:
             callee[INPUT] = Tensor(tip, INPUT)
+        inner.definition, inner.args = block, callee
         # The block sees its parameters and its own labels, not the caller's; the
         # caller's are remembered, to say so when the block refers to one.
         inner_ctx = Context(callee, TensorScope(where=f"block {block.name}", hidden=tensors.hidden), tip,

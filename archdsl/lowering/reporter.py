@@ -70,7 +70,8 @@ class Reporter:
         self._repeated[key] = (diagnostic, 0)
         self.diagnostics.append(diagnostic)
 
-    def warn(self, message: str, span: Span, notes=(), hint: str | None = None, code: str = "lint") -> None:
+    def warn(self, message: str, span: Span, notes=(), hint: str | None = None, code: str = "lint",
+             fix: Fix | None = None) -> None:
         # A block used ten times with the same shapes warns once, at its first use.
         key = (span, message, tuple(notes))
         if key in self._warned:
@@ -80,7 +81,7 @@ class Reporter:
         call_site = self.call_site()
         if call_site is not None:
             notes.append(call_site)
-        diagnostic = Diagnostic("warning", message, span, notes, hint, code=code)
+        diagnostic = Diagnostic("warning", message, span, notes, hint, fix, code=code)
         (self.allowed if self._allows(code, span) else self.diagnostics).append(diagnostic)
 
     def _allows(self, code: str, span: Span) -> bool:

@@ -10,6 +10,7 @@ from archdsl.errors import ArchError, Diagnostic, OptionError
 from archdsl.frontend import syntax as ast
 from archdsl.frontend.parse import parse
 from archdsl.limits import DEFAULT_LIMITS, Limits
+from archdsl.lowering.layout import file_layouts
 from archdsl.lowering.lowerer import Lowerer
 from archdsl.lowering.stdlib import PREFIX, resolve_std
 from archdsl.source import SourceFile
@@ -132,9 +133,13 @@ def lower_program(program: ast.Program, base: Path | None, limits: Limits = DEFA
         raise ArchError(Diagnostic("error", f"{Path(program.source.name).name} {what}",
                                    program.source.span(1, 1, 1, 1),
                                    hint="add `network Name { input 3x224x224 ... }`"))
+    # The file's own program is among ws.programs when it has a base directory: once each.
+    layouts, problems = file_layouts({id(p): p for p in (program, *ws.programs.values())}.values())
+    if problems:  # read in the wrong layout, every shape would give errors of its own
+        raise ArchError([*ws.diagnostics, *problems])
     results, errors = [], list(ws.diagnostics)
     for net in networks:
-        lowerer = Lowerer(ws.blocks, limits, input_shape, ws.defaults)
+        lowerer = Lowerer(ws.blocks, limits, input_shape, ws.defaults, layouts)
         try:
             graph = lowerer.lower_network(net)
         except OptionError:
