@@ -38,8 +38,8 @@ def axes_text(values, sep: str = "x") -> str:
 
 
 def channels_last(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """CxHxW -> HxWxC (a flat vector stays as it is)."""
-    return (*shape[1:], shape[0]) if len(shape) > 1 else tuple(shape)
+    """CxHxW -> HxWxC (a flat vector, and tokens, whose features are already last, stay as they are)."""
+    return (*shape[1:], shape[0]) if len(shape) > 1 and not getattr(shape, "is_tokens", False) else tuple(shape)
 
 
 def shape_text(shape, layout: str = "chw", sep: str = "x") -> str:

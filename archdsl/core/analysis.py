@@ -5,17 +5,21 @@ Conventions (docs/language.md states them for users):
   pooling, normalisation and activations are not counted. FLOPs = 2 x MACs.
 - Buffers are BatchNorm running mean and variance (2C per layer); PyTorch's
   `num_batches_tracked` counter is left out.
-- Activation memory is the sum of every layer's output (the input excluded),
-  fp32, times the batch.
+- Activation memory is the sum of every layer's output (the input excluded)
+  and of what a layer keeps besides it (attention: q, k, v, the L x L maps per
+  head), fp32, times the batch.
+- Attention matmuls (q @ k^T, attn @ v) are `attention_macs`, apart from MACs.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from archdsl.core.field import Field
 from archdsl.core.ir import Graph, Node, Scope
 from archdsl.core.ops import GLOBAL, POINTWISE, UNKNOWN
-from archdsl.core.shapes import Shape, numel
+from archdsl.core.shapes import Shape, is_tokens, numel
+from archdsl.core.tokenfields import token_field
 
 BYTES_FP32 = 4
 
@@ -30,6 +34,8 @@ class Layer:
     macs: int
     receptive_field: tuple[int, ...] | None
     effective_stride: tuple[int, ...] | None
+    attention_macs: int = 0  # q @ k^T and attn @ v, apart from `macs` (conv and fc weights)
+    intermediates: int = 0  # elements kept besides the output (Op.intermediates), in activation memory
     folded: ClassVar[bool] = False  # a table row for one layer, not a folded block
 
     @property
@@ -68,6 +74,7 @@ class Layer:
             "params": self.params, "buffers": self.buffers, "macs": self.macs,
             "receptive_field": list(self.receptive_field) if self.receptive_field else None,
             "effective_stride": list(self.effective_stride) if self.effective_stride else None,
+            **token_entries(self),
         }
 
 
@@ -77,6 +84,7 @@ class Totals:
     buffers: int = 0
     macs: int = 0
     activation_elements: int = 0
+    attention_macs: int = 0
 
     @property
     def flops(self) -> int:
@@ -86,8 +94,9 @@ class Totals:
         self.params += s.params
         self.buffers += s.buffers
         self.macs += s.macs
+        self.attention_macs += s.attention_macs
         if s.node.op is not None and s.node.keyword != "input":
-            self.activation_elements += numel(s.node.shape)
+            self.activation_elements += numel(s.node.shape) + s.intermediates
 
 
 @dataclass(slots=True)
@@ -105,17 +114,6 @@ def count_layer(node: Node) -> tuple[int, int, int]:
     return op.params(), op.buffers(), op.macs(node.in_shapes, node.shape)
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
-    """Per spatial axis, what output pixel i of a node reads from the network's
-    input: the pixels start + i * jump ... start + i * jump + size - 1 (before
-    clipping to the image; `start` is negative where padding is read)."""
-
-    size: tuple[int, ...]
-    jump: tuple[int, ...]
-    start: tuple[int, ...]
-
-
 def receptive_fields(graph: Graph) -> dict[Node, Field | None]:
     """Receptive field, effective stride (jump) and offset of every node.
 
@@ -129,11 +127,15 @@ def receptive_fields(graph: Graph) -> dict[Node, Field | None]:
     for node in graph.nodes:
         if node.keyword == "input" and node.shape is not None:
             rank = len(node.shape) - 1
-            result[node] = Field((1,) * rank, (1,) * rank, (0,) * rank) if rank else None
+            grid = tuple(node.shape[:-1]) if is_tokens(node.shape) else None  # token i is input token i
+            result[node] = Field((1,) * rank, (1,) * rank, (0,) * rank, grid) if rank else None
             continue
         ins = [result.get(i) for i in node.inputs]
         if not ins or any(i is None for i in ins) or node.op is None:
             result[node] = None
+            continue
+        if is_tokens(node.shape) or any(is_tokens(s) for s in node.in_shapes):
+            result[node] = token_field(node, ins)
             continue
         field_ = ins[0] if len(ins) == 1 else _union(ins, node.shape, node.in_shapes)
         if field_ is None:
@@ -143,6 +145,9 @@ def receptive_fields(graph: Graph) -> dict[Node, Field | None]:
         window = node.op.receptive(node.in_shapes)
         if window == UNKNOWN:
             result[node] = None
+            continue
+        if window == POINTWISE:
+            result[node] = field_  # the same window (a Field is frozen: shared, not copied)
             continue
         if window == GLOBAL:
             spatial = node.in_shapes[0][1:]  # empty for a flat input: nothing changes
@@ -187,7 +192,7 @@ def _union(fields: list[Field], shape, in_shapes=None) -> Field | None:
 
 def _broadcast(in_shape, shape, axis: int) -> bool:
     """Whether an input of this shape is broadcast along spatial `axis` of the output."""
-    return in_shape is not None and shape is not None and len(in_shape) == len(shape) \
+    return in_shape is not None and shape is not None and len(in_shape) == len(shape) > 1 + axis \
         and in_shape[1 + axis] == 1 and shape[1 + axis] > 1
 
 
@@ -200,7 +205,8 @@ def analyse(graph: Graph) -> Analysis:
     for node in graph.nodes:
         params, buffers, macs = count_layer(node)
         rf = fields_.get(node)
-        s = Layer(node, params, buffers, macs, rf.size if rf else None, rf.jump if rf else None)
+        s = Layer(node, params, buffers, macs, rf.size if rf else None, rf.jump if rf else None,
+                  *attention_figures(node))
         stats.append(s)
         totals.add(s)
         scope = node.scope
@@ -208,3 +214,25 @@ def analyse(graph: Graph) -> Analysis:
             subtotals[scope].add(s)
             scope = scope.parent
     return Analysis(stats, totals, subtotals)
+
+
+def attention_figures(node: Node) -> tuple[int, int]:
+    """(attention MACs, intermediate elements) of one node."""
+    op = node.op
+    if op is None or node.shape is None:
+        return 0, 0
+    return op.attention_macs(node.in_shapes, node.shape), sum(op.intermediates(node.in_shapes, node.shape).values())
+
+
+def token_entries(layer: Layer) -> dict:
+    """The JSON keys only token and attention layers have: which axes the output
+    holds, and the attention MACs (so that other layers' entries stay as they were)."""
+    extra = {}
+    shape = layer.output_shape
+    if is_tokens(shape):
+        extra["output_axes"] = ["tokens", "features"] if len(shape) == 2 else ["height", "width", "features"]
+    if layer.attention_macs:
+        extra["attention_macs"] = layer.attention_macs
+    if layer.intermediates:
+        extra["intermediates"] = layer.intermediates
+    return extra

@@ -27,7 +27,10 @@ class ScopeKind(StrEnum):
     SHORTCUT = "shortcut"
 
 
-@dataclass(slots=True, eq=False)
+# The records point at each other (inputs, parents, children), so the generated
+# repr would walk the whole DAG, once per path: exponential at merges. Each
+# says only what identifies it.
+@dataclass(slots=True, eq=False, repr=False)
 class Scope:
     """A region of the network as written: the network itself, a block
     instance, a repeat, a merge and its branches, a residual and its
@@ -44,6 +47,10 @@ class Scope:
     index: int = 0
     count: int = 1  # repeat count, for "xN" when folded
     children: list[Node | Scope] = field(default_factory=list)
+    # A block instance: its definition (syntax.BlockDef) and the values its
+    # parameters took ("in" is its input, a Tensor); code generators read them.
+    definition: object = None
+    args: dict | None = None
 
     def ancestors(self) -> list[Scope]:
         """From the root down to this scope."""
@@ -74,8 +81,11 @@ class Scope:
         """The direct sub-scopes, of one kind or all."""
         return [c for c in self.children if isinstance(c, Scope) and (kind is None or c.kind == kind)]
 
+    def __repr__(self) -> str:
+        return f"<Scope {self.kind} {self.path or '(root)'!s} {self.label!r}>"
 
-@dataclass(slots=True, eq=False)
+
+@dataclass(slots=True, eq=False, repr=False)
 class Node:
     """One layer. `op` is None only when the layer could not be built (its
     error was reported); `shape` is None when it or an input is unknown."""
@@ -97,8 +107,12 @@ class Node:
     def local_name(self) -> str:
         return self.name.rsplit(".", 1)[-1]
 
+    def __repr__(self) -> str:
+        inputs = ", ".join(n.name for n in self.inputs)
+        return f"<Node #{self.index} {self.name} ({self.keyword}) <- [{inputs}] -> {self.shape}>"
 
-@dataclass(slots=True, eq=False)
+
+@dataclass(slots=True, eq=False, repr=False)
 class Graph:
     """A lowered network: nodes in topological order. `inputs` in the order the
     spec declares them (the first node is the first input); `outputs` likewise,
@@ -111,6 +125,10 @@ class Graph:
     outputs: list[Node] = field(default_factory=list)
     inputs: list[Node] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
+    layout: str = "chw"  # how the spec writes shapes (`layout hwc`): the order tables print by default
+
+    def __repr__(self) -> str:
+        return f"<Graph {self.name}: {len(self.nodes)} nodes>"
 
     @property
     def input(self) -> Node:

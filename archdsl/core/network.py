@@ -63,6 +63,9 @@ class Network:
             "macs": t.macs, "flops": t.flops,
             "activation_bytes": t.activation_elements * BYTES_FP32 * batch,
             "param_bytes": t.params * BYTES_FP32,
+            # Only networks with attention have these: q @ k^T and attn @ v, apart from `macs`.
+            **({"attention_macs": t.attention_macs, "macs_with_attention": t.macs + t.attention_macs}
+               if t.attention_macs else {}),
         }
 
     def to_dict(self, batch: int = 1) -> dict:
@@ -100,17 +103,6 @@ class Network:
     def _repr_svg_(self) -> str:
         """The volume-style figure, for Jupyter (pure Python; no Graphviz needed)."""
         return _present("svg", self)
-
-
-# How a network presents itself (summary, notebook HTML and SVG) is the
-# backends' business: the public package fills this table with where each
-# presenter lives ("module:function"), so the core never imports a backend.
-PRESENTERS: dict[str, str] = {}
-
-
-def _present(kind: str, net: Network, *args, **options) -> str:
-    module, _, function = PRESENTERS[kind].partition(":")
-    return getattr(importlib.import_module(module), function)(net, *args, **options)
 
 
 # How a network presents itself (summary, notebook HTML and SVG) is the

@@ -131,6 +131,10 @@ RULES = {
     Shuffle: lambda op: f"shuffle g{op.groups}", Split: lambda op: f"split {op.start}:{op.stop}",
 }
 
+from archdsl.backends.render.notation_tokens import TOKEN_RULES  # noqa: E402
+
+RULES.update(TOKEN_RULES)
+
 # How a merge is drawn where its branches meet.
 GLYPHS = {Add: "+", Concat: "C", Mul: TIMES}
 

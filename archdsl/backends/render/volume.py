@@ -39,9 +39,11 @@ from archdsl.backends.render.volume_items import (
 )
 from archdsl.backends.render.volume_items import n as _n
 from archdsl.backends.render.volume_layout import rows_figure, u_figure
+from archdsl.backends.render.volume_tokens import TOKEN_DRAWN, item_for
 from archdsl.core.ir import Node, Scope, ScopeKind
 from archdsl.core.network import Network
 from archdsl.core.ops import activation, conv, dense, norm, pool, resample, reshape, structure, transposed
+from archdsl.core.shapes import is_tokens
 from archdsl.text import TIMES, count_text
 
 MARGIN, HEADER = 24, 62
@@ -59,6 +61,7 @@ DRAWN: dict[type, bool] = {
     resample.Pad: True, dense.Embedding: True, norm.LayerNorm: False, norm.GroupNorm: False,
     norm.InstanceNorm: False, norm.LayerScale: False, norm.StochasticDepth: False, reshape.Reshape: True,
     reshape.Permute: True, reshape.Shuffle: False, reshape.Split: True,
+    **TOKEN_DRAWN,
 }
 WINDOWED = (conv.Conv, pool.Pool, transposed.ConvTranspose)
 
@@ -139,9 +142,8 @@ class _Builder:
             lines = ["input", node.name]  # one of several named inputs
         params = self.net.figures(node).params
         bottom = [shape_text(node.shape, self.layout)] + ([params_text(params)] if params else [])
-        cls = Bar if len(node.shape) == 1 else Box
-        return self._own(cls(shape=node.shape, top_lines=lines, bottom_lines=bottom, fam=fam,
-                             window=_kernel_of(node.op), scale=self.scale), [node])
+        return self._own(item_for(node.shape, top_lines=lines, bottom_lines=bottom, fam=fam,
+                                  window=_kernel_of(node.op), scale=self.scale), [node])
 
     @staticmethod
     def _parts(children: list, i: int) -> list[Node]:
@@ -172,9 +174,10 @@ class _Builder:
         top = [title] if len(title) <= 18 else _split_title(title)
         shape = f.last.shape or (1,)
         bottom = [shape_text(shape, self.layout), f"{params_text(sub.params)}", f"{count_text(sub.macs)} MACs"]
-        cls = Bar if len(shape) == 1 else Box
-        return self._own(cls(shape=shape, top_lines=top, bottom_lines=bottom, fam="block", copies=f.count,
-                             scale=self.scale), f.nodes)
+        if sub.attention_macs:
+            bottom.append(f"+ {count_text(sub.attention_macs)} attention")
+        return self._own(item_for(shape, top_lines=top, bottom_lines=bottom, fam="block", copies=f.count,
+                                  scale=self.scale), f.nodes)
 
     def par(self, scope: Scope, merge: Node | None) -> Item:
         if scope.kind == ScopeKind.RESIDUAL:
@@ -269,7 +272,7 @@ def figure_scale(net: Network, kind: str) -> Scale:
     if kind not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {kind!r}")
     shapes = [n.shape for n in net.graph.nodes if n.shape]
-    maps = [s for s in shapes if len(s) >= 2]
+    maps = [s for s in shapes if len(s) >= 2 and not is_tokens(s)]
     return Scale(kind, max((v for s in maps for v in s[1:]), default=1), max((s[0] for s in maps), default=1),
                  max((s[0] for s in shapes if len(s) == 1), default=1))
 
@@ -340,6 +343,8 @@ def _header(net: Network, families: set[str], layout: str, margin: float) -> tup
     ins = ", ".join(shape_text(x.shape, layout) for x in g.inputs) or shape_text(net.input_shape, layout)
     outs = ", ".join(shape_text(x.shape, layout) for x in g.outputs) or shape_text(net.output_shape, layout)
     sub = f"{ins} \u2192 {outs} \u00b7 {params_text(t.params)} \u00b7 {count_text(t.macs)} MACs"
+    if t.attention_macs:
+        sub += f" + {count_text(t.attention_macs)} attention"
     sub_x = margin + text_w(net.name, 18, bold=True) + 12
     out = [text(margin, 24, net.name, size=18, weight="bold", anchor="start"),
            text(sub_x, 24, sub, size=12, colour=P.MUTED, anchor="start")]

@@ -33,7 +33,7 @@ def render_report(nets, fmt: str = "text", layout: str | None = None, depth: int
     ignoring it: JSON always lists every layer and figure in CxHxW (a
     contract), and CSV has no totals for `batch` to scale (but a memory
     column)."""
-    from archdsl.backends.report.columns import CSV_DEFAULT, parse_columns, select
+    from archdsl.backends.report.columns import CSV_DEFAULT, parse_columns, select, with_attention
     if isinstance(columns, str):
         columns = parse_columns(columns)
     problem = unsupported_option(fmt, layout, depth, batch, columns)
@@ -44,8 +44,9 @@ def render_report(nets, fmt: str = "text", layout: str | None = None, depth: int
         return render_json(nets, batch)
     if fmt == "csv":
         from archdsl.backends.report.data import render_csv
-        return render_csv(nets, layout, depth, batch, select(columns, CSV_DEFAULT))
-    chosen = select(columns)
+        chosen = select(columns, CSV_DEFAULT)
+        return render_csv(nets, layout, depth, batch, chosen if columns else with_attention(chosen, nets))
+    chosen = select(columns) if columns else with_attention(select(columns), nets)
     if fmt == "html":
         from archdsl.backends.report.markup import render_html
         return render_html(nets, layout, depth, batch, fragment, chosen)

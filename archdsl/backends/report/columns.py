@@ -75,9 +75,10 @@ def neurons(layer) -> int:
 
 
 def activations(layer) -> int:
-    """The values a layer's output holds (0 for the input, which the memory total leaves out)."""
+    """The values a layer's output holds, and what it keeps besides (attention's maps),
+    as the memory total counts them (0 for the input, which it leaves out)."""
     node = layer.node
-    return 0 if node.op is None or node.keyword == "input" else numel(node.shape)
+    return 0 if node.op is None or node.keyword == "input" else numel(node.shape) + layer.intermediates
 
 
 def weight_layer_count(net) -> int:
@@ -162,6 +163,9 @@ ALL: tuple[Column, ...] = (
            latex="count", doc="BatchNorm running statistics"),
     Column("macs", "MACs", lambda r, v: _count(r.macs), lambda r, v: r.macs, "macs", numeric=True, latex="count",
            doc="multiply-accumulates of conv and fc weights"),
+    Column("attn", "Attn MACs", lambda r, v: _count(r.attention_macs), lambda r, v: r.attention_macs,
+           "attention_macs", numeric=True, latex="count", aliases=("attention", "attention_macs"),
+           doc="the attention matmuls (q @ k^T and attn @ v), apart from MACs; shown when a network has them"),
     Column("rf", "RF", _rf, lambda r, v: dims_text(r.receptive_field) if r.receptive_field else "",
            "receptive_field", numeric=True, latex="math", aliases=("receptive_field",),
            doc="receptive field per axis"),
@@ -171,6 +175,14 @@ BY_KEY = {name: c for c in ALL for name in (c.key, *c.aliases)}
 DEFAULT = tuple(BY_KEY[k] for k in ("index", "name", "op", "hyper", "output", "params", "macs", "rf"))
 CSV_DEFAULT = tuple(BY_KEY[k] for k in ("index", "name", "op", "hyper", "output", "params", "buffers", "macs",
                                         "rf"))
+
+
+def with_attention(columns: tuple[Column, ...], nets) -> tuple[Column, ...]:
+    """The default columns gain `attn` (after MACs) for networks with attention."""
+    attn = BY_KEY["attn"]
+    if attn in columns or not any(n.totals.attention_macs for n in nets):
+        return columns
+    return tuple(c for c in ALL if c in columns or c is attn)
 
 
 class ColumnsError(ValueError):

@@ -17,7 +17,7 @@ from archdsl.backends.report.columns import (
 from archdsl.core.analysis import BYTES_FP32, Layer
 from archdsl.core.ir import Scope, ScopeKind
 from archdsl.core.network import Network
-from archdsl.core.shapes import Shape
+from archdsl.core.shapes import Shape, is_tokens
 from archdsl.text import axes_header, count_with_rounding, human_bytes, shape_text
 
 
@@ -35,6 +35,7 @@ class FoldedRow:
     buffers: int
     macs: int
     receptive_field: tuple[int, ...] | None
+    attention_macs: int = 0
     neurons: int = 0  # of its weight layers (columns.neurons)
     weight_layers: int = 0
     weight_shape: tuple[int, ...] | None = None  # of its one weight layer, when it has one
@@ -71,7 +72,7 @@ def table_rows(net: Network, depth: int | None = None) -> list[Row]:
             block = scope.kind == ScopeKind.BLOCK
             row = FoldedRow(str(layer.index), scope.path or scope.label, "block" if block else "repeat",
                             scope.label if block else _repeat_text(scope), None, sub.params, sub.buffers,
-                            sub.macs, None)
+                            sub.macs, None, sub.attention_macs)
             folded_at[scope] = row
             first_index[scope] = layer.index
             rows.append(row)
@@ -139,8 +140,11 @@ def totals_lines(net: Network, batch: int = 1, columns: tuple[Column, ...] = DEF
         lines.append(("Weight layers (conv, fc)", f"{weight_layer_count(net):,}"))
     if "neurons" in keys:
         lines.append(("Neurons (weight-layer outputs)", count_with_rounding(total_neurons(net))))
+    attention = [("Attention MACs (q @ k^T, attn @ v)", count_with_rounding(t.attention_macs)),
+                 ("MACs with attention", count_with_rounding(t.macs + t.attention_macs))] if t.attention_macs else []
     return lines + [
         ("MACs", count_with_rounding(t.macs)),
+        *attention,
         ("FLOPs (2 x MACs)", count_with_rounding(t.flops)),
         (f"Activation memory{per}, fp32", human_bytes(act)),
         ("Parameter memory, fp32", human_bytes(t.params * BYTES_FP32)),
@@ -191,4 +195,9 @@ def output_header(layout: str, rank: int = 2) -> str:
 def headers(net: Network, layout: str, columns: tuple[Column, ...] = DEFAULT) -> list[str]:
     """The column headers of `net`'s table."""
     rank = len(net.input_shape) - 1
-    return [output_header(layout, rank) if c.key == "output" else c.header for c in columns]
+    output = output_header(layout, rank)
+    grids = {len(layer.output_shape) for layer in net.layers if is_tokens(layer.output_shape)}
+    if grids:  # the token rows hold their features last, whatever the layout
+        tokens = " or ".join(("LxD", "HxWxD")[n - 2] for n in sorted(grids))
+        output = f"{output[:-1]}; tokens {tokens})" if output.endswith(")") else f"Output (tokens {tokens})"
+    return [output if c.key == "output" else c.header for c in columns]

@@ -14,6 +14,8 @@ from archdsl.core.explain.steps import Step, Topic
 from archdsl.core.explain.terms import Call, Paren, V
 from archdsl.core.ir import Node
 from archdsl.core.ops import GLOBAL, POINTWISE, UNKNOWN
+from archdsl.core.ops.tokens import ONE_TOKEN, TOKENIZE, UNTOKENIZE
+from archdsl.core.shapes import is_tokens
 from archdsl.text import axes_text
 
 RF_IN = (r"RF_in", r"\text{RF}_{\text{in}}")
@@ -31,6 +33,8 @@ def rf_steps(node: Node, fields: dict[Node, Field | None]) -> list[Step]:
     ins = [fields.get(i) for i in node.inputs]
     if field is None:
         return [Step(Topic.RF, "RF", given=None, symbolic=False, note=_unknown_reason(node, ins))]
+    if is_tokens(node.shape) or any(is_tokens(s) for s in node.in_shapes):
+        return [_token_step(node, field)]
     if len(ins) > 1:
         return _union_steps(node, ins, field)
     window = node.op.receptive(node.in_shapes)
@@ -68,6 +72,26 @@ def rf_steps(node: Node, fields: dict[Node, Field | None]) -> list[Step]:
         steps.append(Step(Topic.RULE, jq, tight(V(J_IN[0], j, J_IN[1]), V("S", s)), tex=jtex or "j", axes=words,
                           rule="the jump j: input pixels between neighbouring outputs, j_in·S"))
     return steps
+
+
+def _token_step(node: Node, field: Field) -> Step:
+    """Tokens keep the field of the pixel they came from (core/tokenfields.py)."""
+    rule = node.op.receptive(node.in_shapes)
+    if rule == TOKENIZE:
+        note = "token i keeps the field of pixel i"
+    elif rule == UNTOKENIZE:
+        note = "pixel i is token i: its field"
+    elif rule == GLOBAL:
+        note = "every token reads every token: the union of their windows"
+    elif rule == ONE_TOKEN:
+        note = "every token reads the same window here, so the one taken does"
+    elif rule == POINTWISE:
+        note = "unchanged: each token alone"
+    else:
+        note = "a window sliding over the grid of tokens"
+    return Step(Topic.RF, "RF", given=axes_text(field.size), symbolic=False, dims=tuple(range(len(field.size))),
+                note=note, rule="receptive field of tokens: a token's is the pixels it depends on (global after "
+                                "attention over every token)")
 
 
 def _dilated(node: Node) -> bool:

@@ -31,6 +31,7 @@ from archdsl.core.explain.terms import (
     product,
     total,
 )
+from archdsl.core.explain.token_rules import TOKEN_RULES
 from archdsl.core.ir import Node
 from archdsl.core.ops import activation, conv, dense, norm, pool, resample, reshape, structure, transposed
 from archdsl.core.ops.windowed import Window
@@ -255,6 +256,18 @@ def linear_steps(node: Node) -> list[Step]:
     op: dense.Linear = node.op
     fin, fout = V("F_in", op.in_features, r"F_{\text{in}}"), V("F_out", op.out_features, r"F_{\text{out}}")
     params = product(fin, fout) + fout if op.bias else product(fin, fout)
+    if op.positions:  # on tokens: the same weights on every token, features last
+        count = 1
+        for p in op.positions:
+            count *= p
+        return [
+            Step(Topic.SHAPE, "out", given=op.out_features, dims=(len(op.positions),), symbolic=False,
+                 note=f"on each of {count:,} tokens, as nn.Linear on the last axis"),
+            Step(Topic.PARAMS, "params", params, note="" if op.bias else "no bias",
+                 rule="fc: a weight from every input to every output, plus one bias per output when bias=true"),
+            Step(Topic.MACS, "MACs", product(V("L", count), fin, fout),
+                 rule="fc on tokens: one multiply-accumulate per weight and token"),
+        ]
     return [
         Step(Topic.SHAPE, "out", given=op.out_features, dims=(0,), symbolic=False),
         Step(Topic.PARAMS, "params", params, note="" if op.bias else "no bias",
@@ -497,6 +510,7 @@ RULES: dict[type, Rule] = {
     reshape.Permute: permute_steps,
     reshape.Shuffle: shuffle_steps,
     reshape.Split: split_steps,
+    **TOKEN_RULES,
 }
 
 

@@ -2,6 +2,7 @@
 merge kinds (concat, add, mul) in `MERGES`."""
 from archdsl.core.ops import (  # noqa: F401  (importing fills the registry)
     activation,
+    attention,
     conv,
     dense,
     norm,
@@ -9,6 +10,7 @@ from archdsl.core.ops import (  # noqa: F401  (importing fills the registry)
     resample,
     reshape,
     structure,
+    tokens,
     transposed,
 )
 from archdsl.core.ops.base import (

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from archdsl.core.shapes import Shape, describe_rank, spatial_rank
+from archdsl.core.shapes import Shape, describe_rank, is_tokens, spatial_rank
 from archdsl.text import dims_text, join_words, shape_text
 
 REQUIRED = object()
@@ -226,7 +226,7 @@ def coerce_word(value, name, choices: tuple[str, ...]):
     close = difflib.get_close_matches(str(value), choices, n=1) if isinstance(value, str) else []
     guess = f"did you mean {close[0]}? " if close else ""
     raise ValueProblem(f"{name} must be {join_words(choices)}, got {_kind(value)}",
-                       hint=f"{guess}write {name}={choices[0]}" if guess else None)
+                       hint=f"{guess}write {name}={close[0]}" if guess else None)
 
 
 class Tensor:
@@ -384,6 +384,12 @@ class Op:
         """Build from coerced attribute values and the input shapes."""
         return cls(**values)
 
+    @classmethod
+    def tensor_inputs(cls, values: dict[str, Any]) -> tuple:
+        """Graph nodes the layer reads besides the flow (cross-attention's memory):
+        edges of the graph, unlike a tensor whose shape alone is read (`crop @up`)."""
+        return ()
+
     def infer(self, in_shapes: list[Shape]) -> Shape:
         return in_shapes[0]
 
@@ -399,6 +405,19 @@ class Op:
     def macs(self, in_shapes: list[Shape], out: Shape) -> int:
         return 0
 
+    def attention_macs(self, in_shapes: list[Shape], out: Shape) -> int:
+        """Multiply-accumulates of the attention matmuls (q @ k^T and attn @ v),
+        reported apart from `macs` (conv and fc weights) so that the usual
+        figure stays comparable with conv+linear counters."""
+        return 0
+
+    def intermediates(self, in_shapes: list[Shape], out: Shape) -> dict[str, int]:
+        """Elements a layer computes and keeps for the backward pass besides its
+        output, by name (attention: q/k/v, the heads x L x L maps, the merged
+        heads). Activation memory adds them; a training-memory estimate reads
+        them by name."""
+        return {}
+
     def receptive(self, in_shapes):
         """(kernel_eff, stride, pad_before) per axis for the receptive field, or
         POINTWISE, GLOBAL or UNKNOWN. A kind that says nothing is UNKNOWN, so a
@@ -411,6 +430,12 @@ class Op:
 
 
 def require_spatial(op: str, shape: Shape, min_rank: int = 1) -> int:
+    if is_tokens(shape):
+        raise ShapeError(f"{op} needs a feature map (CxL, CxHxW or CxDxHxW) but its input is "
+                         f"{describe_rank(shape)} of {shape_text(shape)}",
+                         notes=["tokens hold their features last; windowed and channel-wise layers read maps"],
+                         hint="turn the tokens back into a map first: `untokens` (a grid of tokens needs no "
+                              "sizes; a sequence takes h= and w=)")
     rank = spatial_rank(shape)
     if rank < min_rank:
         raise ShapeError(f"{op} needs a feature map (CxL, CxHxW or CxDxHxW) but its input is "

@@ -5,8 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archdsl.core.ops.base import Attr, Family, Op, Pointwise, ShapeError, constant_text, register
-from archdsl.core.shapes import spatial_rank
+from archdsl.core.shapes import describe_rank, is_tokens, spatial_rank
 from archdsl.text import shape_text
+
+
+def refuse_tokens(op: str, shape) -> None:
+    """Channel-wise norms read the channels of a map; tokens have their features last."""
+    if is_tokens(shape):
+        raise ShapeError(f"{op} normalises the channels of a map, but its input is {describe_rank(shape)} of "
+                         f"{shape_text(shape)}", hint="tokens take `layernorm` (over each token's features), "
+                                                      "or `untokens` back to a map first")
 
 
 @register
@@ -36,6 +44,7 @@ class BatchNorm(Pointwise, Op):
     @classmethod
     def make(cls, v, in_shapes):
         (shape,) = in_shapes
+        refuse_tokens("bn", shape)
         if spatial_rank(shape) > 3:
             raise ShapeError(f"bn supports up to 3 spatial axes, input is {shape_text(shape)}")
         return cls(shape[0], spatial_rank(shape), v["eps"], v["momentum"], v["affine"])
@@ -73,6 +82,7 @@ class LocalResponseNorm(Pointwise, Op):
 
     @classmethod
     def make(cls, v, in_shapes):
+        refuse_tokens("lrn", in_shapes[0])
         return cls(v["size"], v["alpha"], v["beta"], v["k"])
 
     def hyper(self):
@@ -102,32 +112,38 @@ class Dropout(Pointwise, Op):
 @dataclass(frozen=True, slots=True)
 class LayerNorm(Pointwise, Op):
     """Layer normalisation over the channels at every position (ConvNeXt's
-    LayerNorm2d), or over the features of a flat vector (nn.LayerNorm)."""
+    LayerNorm2d), or over the features of a flat vector or of each token
+    (nn.LayerNorm, on the last axis)."""
 
     keywords = ("layernorm",)
     family = Family.NORM
     keeps_shape = True
-    doc = "Layer normalisation over the channels at every position (over the features of a flat vector)."
+    doc = ("Layer normalisation over the channels at every position (over the features of a flat vector, "
+           "or of each token).")
     example = "layernorm"
     attrs = (
         Attr("eps", "pfloat", 1e-5, doc="added to the variance"),
         Attr("affine", "bool", True, aliases=("elementwise_affine",), doc="learn a per-channel scale and shift"),
     )
     channels: int
-    rank: int
+    rank: int  # 0: the last axis (a flat vector, tokens)
     eps: float
     affine: bool
+    tokens: bool = False
 
     @classmethod
     def make(cls, v, in_shapes):
         (shape,) = in_shapes
+        if is_tokens(shape):
+            return cls(shape[-1], 0, v["eps"], v["affine"], True)
         return cls(shape[0], spatial_rank(shape), v["eps"], v["affine"])
 
     def params(self):
         return 2 * self.channels if self.affine else 0
 
     def hyper(self):
-        return "over channels" + ("" if self.eps == 1e-5 else f", eps {constant_text(self.eps)}")
+        return ("over features" if self.tokens else "over channels") + \
+            ("" if self.eps == 1e-5 else f", eps {constant_text(self.eps)}")
 
 
 @register
@@ -153,6 +169,7 @@ class GroupNorm(Pointwise, Op):
     @classmethod
     def make(cls, v, in_shapes):
         (shape,) = in_shapes
+        refuse_tokens("groupnorm", shape)
         c, g = shape[0], v["g"]
         if c % g:
             from archdsl.core.ops.conv import _choices
@@ -193,6 +210,7 @@ class InstanceNorm(Pointwise, Op):
     @classmethod
     def make(cls, v, in_shapes):
         (shape,) = in_shapes
+        refuse_tokens("instancenorm", shape)
         rank = spatial_rank(shape)
         if not 1 <= rank <= 3:
             raise ShapeError(f"instancenorm needs a feature map (CxL, CxHxW or CxDxHxW), its input is "
@@ -227,6 +245,8 @@ class LayerScale(Pointwise, Op):
     @classmethod
     def make(cls, v, in_shapes):
         (shape,) = in_shapes
+        if is_tokens(shape):  # one scale per feature, on the last axis
+            return cls(shape[-1], 0, v["init"])
         return cls(shape[0], spatial_rank(shape), v["init"])
 
     def params(self):

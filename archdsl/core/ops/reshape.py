@@ -95,6 +95,7 @@ class Shuffle(Pointwise, Op):
     @classmethod
     def make(cls, v, in_shapes):
         (shape,) = in_shapes
+        require_spatial("shuffle", shape, min_rank=0)
         c, g = shape[0], v["g"]
         if c % g:
             divisors = [d for d in range(1, c + 1) if c % d == 0]

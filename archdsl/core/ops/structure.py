@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from archdsl.core.ops.base import Attr, Family, Op, Pointwise, ShapeError, register
-from archdsl.core.shapes import Shape, describe_rank, spatial_rank
+from archdsl.core.shapes import Shape, Tokens, describe_rank, is_tokens, spatial_rank
 from archdsl.text import shape_text
 
 
@@ -24,6 +24,7 @@ class Input(Pointwise, Op):
     attrs = (
         Attr("shape", "dims", positional=True, doc="CxHxW (2-D), CxL (1-D), CxDxHxW (3-D) or F (flat)"),
         Attr("dtype", "word", "float", choices=("float", "long"), doc="float data, or long integers (token ids)"),
+        Attr("tokens", "bool", False, doc="the input is tokens, features last: a sequence LxD or a grid HxWxD"),
     )
     shape: tuple[int, ...]
     dtype: str = "float"
@@ -56,7 +57,7 @@ class Merge(Pointwise, Op):
 
 @dataclass(frozen=True, slots=True)
 class Concat(Merge):
-    """Concatenation along channels; every other axis must agree."""
+    """Concatenation along channels (for tokens: along the tokens, torch's dim 1); every other axis must agree."""
 
     keywords = ("concat",)
     doc = "Concatenate the branches along channels; every other axis must agree."
@@ -66,13 +67,18 @@ class Concat(Merge):
     def infer(self, in_shapes: list[Shape]) -> Shape:
         first = in_shapes[0]
         for shape in in_shapes[1:]:
+            if is_tokens(shape) != is_tokens(first):
+                raise ShapeError("concat joins tokens with a map",
+                                 notes=[f"{shape_text(first)} is {describe_rank(first)}, {shape_text(shape)} is "
+                                        f"{describe_rank(shape)}"],
+                                 hint="tokens join tokens (along the sequence); `tokens` turns a map into them")
             if spatial_rank(shape) != spatial_rank(first) or shape[1:] != first[1:]:
                 listed = ", ".join(shape_text(s) for s in in_shapes)
                 raise ShapeError("concat branches disagree on their spatial size",
                                  notes=[f"branch outputs: {listed}",
                                         "concat joins along channels; every other axis must match"],
                                  hint="give the branches the same stride and padding (p=same keeps the size)")
-        return (sum(s[0] for s in in_shapes), *first[1:])
+        return _like(in_shapes, (sum(s[0] for s in in_shapes), *first[1:]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,23 +113,31 @@ def broadcast_shapes(kind: str, in_shapes: list[Shape]) -> Shape:
     batch axis would be misaligned otherwise) and each axis is equal or 1."""
     out = list(in_shapes[0])
     for shape in in_shapes[1:]:
-        if len(shape) != len(out):
+        if len(shape) != len(out) or is_tokens(shape) != is_tokens(in_shapes[0]):
             raise mismatch(kind, in_shapes)
         for i, (a, b) in enumerate(zip(out, shape, strict=True)):
             if a != b and 1 not in (a, b):
                 raise mismatch(kind, in_shapes)
             out[i] = max(a, b)
-    return tuple(out)
+    return _like(in_shapes, out)
+
+
+def _like(in_shapes: list[Shape], sizes) -> Shape:
+    """The merged shape, tokens when the inputs are (Tokens is a tuple that says so)."""
+    return Tokens(sizes) if all(is_tokens(s) for s in in_shapes) else tuple(sizes)
 
 
 def mismatch(kind: str, in_shapes: list[Shape]) -> ShapeError:
     """Inputs of an element-wise merge that do not broadcast: say what differs."""
     a = in_shapes[0]
-    b = next(s for s in in_shapes if s != a)
+    b = next(s for s in in_shapes if s != a or is_tokens(s) != is_tokens(a))
     listed = ", ".join(shape_text(s) for s in in_shapes)
     notes = [f"input shapes: {listed}",
              "each axis must agree or be 1 (broadcasting, as in PyTorch)"]
-    if len(a) != len(b):
+    if is_tokens(a) != is_tokens(b):
+        notes.append(f"{describe_rank(a)} against {describe_rank(b)}")
+        hint = "tokens merge with tokens: `tokens` turns a map into them, `untokens` turns them back"
+    elif len(a) != len(b):
         notes.append(f"{describe_rank(a)} against {describe_rank(b)}")
         hint = "an element-wise merge needs inputs of one rank; flatten or pool the other branch first"
     elif a[0] != b[0] and a[1:] == b[1:]:

@@ -1,0 +1,20 @@
+"""What an output pixel reads from the network's input: the record the
+receptive-field analysis (analysis.py, tokenfields.py) computes per node."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """Per spatial axis, what output pixel i of a node reads from the network's
+    input: the pixels start + i * jump ... start + i * jump + size - 1 (before
+    clipping to the image; `start` is negative where padding is read)."""
+
+    size: tuple[int, ...]
+    jump: tuple[int, ...]
+    start: tuple[int, ...]
+    # Token tensors only (tokenfields.py): the grid of pixels their tokens came
+    # from, over which `start + i * jump` runs; a jump of 0 means every token
+    # reads the same window (after global attention).
+    grid: tuple[int, ...] | None = None
