@@ -1,11 +1,13 @@
 """Built modules vs hand-written PyTorch: forward and forward+backward time of
-resnet50 and googlenet (interleaved, same weights' shapes, same input), build
-time, `archdsl build` whole-process time and ONNX export time for resnet50.
+resnet50 and googlenet, in both generated forms (structured: a class per
+block; flat: unrolled), interleaved with the hand-written module (same
+weights' shapes, same input); build time, `archdsl build` whole-process time
+and ONNX export time for resnet50.
 
     python benchmarks/bench_torch.py [--batch 4] [--repeats 5] [--device cpu]
 
-The hand-written networks follow torchvision's resnet.py and googlenet.py
-(torchvision itself is not a dependency)."""
+The hand-written networks follow torchvision's resnet.py and googlenet.py,
+names included (torchvision itself is not a dependency)."""
 from __future__ import annotations
 
 import argparse
@@ -25,82 +27,147 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # -- hand-written references ----------------------------------------------------------
+# Written as torchvision's resnet.py, googlenet.py and alexnet.py write them,
+# attribute names included, so their state_dicts are torchvision checkpoints
+# in all but the values (tests/test_torch_weights.py loads them with
+# --key-map torchvision). torchvision itself is not a dependency.
 
 class Bottleneck(nn.Module):
-    def __init__(self, cin, c, stride):
+    expansion = 4
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
         super().__init__()
-        mid = c // 4
-        self.conv1, self.bn1 = nn.Conv2d(cin, mid, 1, bias=False), nn.BatchNorm2d(mid)
-        self.conv2, self.bn2 = nn.Conv2d(mid, mid, 3, stride, 1, bias=False), nn.BatchNorm2d(mid)
-        self.conv3, self.bn3 = nn.Conv2d(mid, c, 1, bias=False), nn.BatchNorm2d(c)
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
         self.relu = nn.ReLU(inplace=True)
-        self.down = None
-        if stride != 1 or cin != c:
-            self.down = nn.Sequential(nn.Conv2d(cin, c, 1, stride, bias=False), nn.BatchNorm2d(c))
+        self.downsample = downsample
 
     def forward(self, x):
-        identity = x if self.down is None else self.down(x)
+        identity = x
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        return self.relu(out + identity)
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        return self.relu(out)
 
 
 class ResNet50(nn.Module):
-    def __init__(self):
+    def __init__(self, num_classes=1000):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True),
-                                  nn.MaxPool2d(3, 2, 1))
-        layers, cin = [], 64
-        for c, n, s in ((256, 3, 1), (512, 4, 2), (1024, 6, 2), (2048, 3, 2)):
-            for i in range(n):
-                layers.append(Bottleneck(cin, c, s if i == 0 else 1))
-                cin = c
-        self.layers = nn.Sequential(*layers)
-        self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(2048, 1000)
+        self.inplanes = 64
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.layer1 = self._make_layer(64, 3)
+        self.layer2 = self._make_layer(128, 4, 2)
+        self.layer3 = self._make_layer(256, 6, 2)
+        self.layer4 = self._make_layer(512, 3, 2)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(2048, num_classes)
+
+    def _make_layer(self, planes, blocks, stride=1):
+        downsample = None
+        if stride != 1 or self.inplanes != planes * Bottleneck.expansion:
+            downsample = nn.Sequential(nn.Conv2d(self.inplanes, planes * 4, 1, stride, bias=False),
+                                       nn.BatchNorm2d(planes * 4))
+        layers = [Bottleneck(self.inplanes, planes, stride, downsample)]
+        self.inplanes = planes * Bottleneck.expansion
+        layers += [Bottleneck(self.inplanes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*layers)
 
     def forward(self, x):
-        return self.fc(torch.flatten(self.pool(self.layers(self.stem(x))), 1))
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
 class BasicConv2d(nn.Module):
-    def __init__(self, cin, c, **kw):
+    def __init__(self, in_channels, out_channels, **kwargs):
         super().__init__()
-        self.conv, self.bn = nn.Conv2d(cin, c, bias=False, **kw), nn.BatchNorm2d(c, eps=0.001)
+        self.conv = nn.Conv2d(in_channels, out_channels, bias=False, **kwargs)
+        self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
 
     def forward(self, x):
         return torch.relu_(self.bn(self.conv(x)))
 
 
 class Inception(nn.Module):
-    def __init__(self, cin, c1, c3r, c3, c5r, c5, pp):
+    def __init__(self, in_channels, ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj):
         super().__init__()
-        self.b1 = BasicConv2d(cin, c1, kernel_size=1)
-        self.b2 = nn.Sequential(BasicConv2d(cin, c3r, kernel_size=1), BasicConv2d(c3r, c3, kernel_size=3, padding=1))
-        self.b3 = nn.Sequential(BasicConv2d(cin, c5r, kernel_size=1), BasicConv2d(c5r, c5, kernel_size=3, padding=1))
-        self.b4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True), BasicConv2d(cin, pp, kernel_size=1))
+        self.branch1 = BasicConv2d(in_channels, ch1x1, kernel_size=1)
+        self.branch2 = nn.Sequential(BasicConv2d(in_channels, ch3x3red, kernel_size=1),
+                                     BasicConv2d(ch3x3red, ch3x3, kernel_size=3, padding=1))
+        self.branch3 = nn.Sequential(BasicConv2d(in_channels, ch5x5red, kernel_size=1),
+                                     BasicConv2d(ch5x5red, ch5x5, kernel_size=3, padding=1))
+        self.branch4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1, ceil_mode=True),
+                                     BasicConv2d(in_channels, pool_proj, kernel_size=1))
 
     def forward(self, x):
-        return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
 
 
 class GoogLeNet(nn.Module):
-    def __init__(self):
+    def __init__(self, num_classes=1000):
         super().__init__()
-        self.stem = nn.Sequential(BasicConv2d(3, 64, kernel_size=7, stride=2, padding=3),
-                                  nn.MaxPool2d(3, 2, ceil_mode=True), BasicConv2d(64, 64, kernel_size=1),
-                                  BasicConv2d(64, 192, kernel_size=3, padding=1), nn.MaxPool2d(3, 2, ceil_mode=True))
-        self.body = nn.Sequential(
-            Inception(192, 64, 96, 128, 16, 32, 32), Inception(256, 128, 128, 192, 32, 96, 64),
-            nn.MaxPool2d(3, 2, ceil_mode=True),
-            Inception(480, 192, 96, 208, 16, 48, 64), Inception(512, 160, 112, 224, 24, 64, 64),
-            Inception(512, 128, 128, 256, 24, 64, 64), Inception(512, 112, 144, 288, 32, 64, 64),
-            Inception(528, 256, 160, 320, 32, 128, 128), nn.MaxPool2d(2, 2, ceil_mode=True),
-            Inception(832, 256, 160, 320, 32, 128, 128), Inception(832, 384, 192, 384, 48, 128, 128))
-        self.pool, self.dropout, self.fc = nn.AdaptiveAvgPool2d(1), nn.Dropout(0.2), nn.Linear(1024, 1000)
+        self.conv1 = BasicConv2d(3, 64, kernel_size=7, stride=2, padding=3)
+        self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.conv2 = BasicConv2d(64, 64, kernel_size=1)
+        self.conv3 = BasicConv2d(64, 192, kernel_size=3, padding=1)
+        self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception3a = Inception(192, 64, 96, 128, 16, 32, 32)
+        self.inception3b = Inception(256, 128, 128, 192, 32, 96, 64)
+        self.maxpool3 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.inception4a = Inception(480, 192, 96, 208, 16, 48, 64)
+        self.inception4b = Inception(512, 160, 112, 224, 24, 64, 64)
+        self.inception4c = Inception(512, 128, 128, 256, 24, 64, 64)
+        self.inception4d = Inception(512, 112, 144, 288, 32, 64, 64)
+        self.inception4e = Inception(528, 256, 160, 320, 32, 128, 128)
+        self.maxpool4 = nn.MaxPool2d(2, stride=2, ceil_mode=True)
+        self.inception5a = Inception(832, 256, 160, 320, 32, 128, 128)
+        self.inception5b = Inception(832, 384, 192, 384, 48, 128, 128)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(0.2)
+        self.fc = nn.Linear(1024, num_classes)
 
     def forward(self, x):
-        return self.fc(self.dropout(torch.flatten(self.pool(self.body(self.stem(x))), 1)))
+        x = self.maxpool1(self.conv1(x))
+        x = self.maxpool2(self.conv3(self.conv2(x)))
+        x = self.maxpool3(self.inception3b(self.inception3a(x)))
+        for name in ("4a", "4b", "4c", "4d", "4e"):
+            x = getattr(self, f"inception{name}")(x)
+        x = self.inception5b(self.inception5a(self.maxpool4(x)))
+        return self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
+
+
+class AlexNet(nn.Module):
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2))
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(
+            nn.Dropout(0.5), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
+            nn.Dropout(0.5), nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Linear(4096, num_classes))
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+REFERENCES = {"resnet50": ResNet50, "googlenet": GoogLeNet, "alexnet_torchvision": AlexNet}
 
 
 # -- timing ---------------------------------------------------------------------------------
@@ -147,6 +214,8 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--forms", default="structured,flat",
+                    help="which generated code to time: structured (a class per block, the default) and/or flat")
     args = ap.parse_args(argv)
     torch.manual_seed(0)
     # Untrained deep nets decay towards denormal floats in eval mode, which makes
@@ -155,15 +224,16 @@ def main(argv=None):
     rows = []
     for name, hand_cls in (("resnet50", ResNet50), ("googlenet", GoogLeNet)):
         spec = ROOT / "specs" / f"{name}.arch"
-        built = archdsl.build(spec).to(args.device)
         hand = hand_cls().to(args.device)
         x = torch.randn(args.batch, 3, 224, 224, device=args.device)
-        rows += compare(name, built, hand, x, args.repeats, args.device)
+        for form in args.forms.split(","):
+            built = archdsl.build(spec, flat=form == "flat").to(args.device)
+            rows += [(name, form, *row[1:]) for row in compare(name, built, hand, x, args.repeats, args.device)]
     print(f"device {args.device}, batch {args.batch}, median of {args.repeats} (ms), torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads\n")
-    print("| network | pass | archdsl build | hand-written | ratio |\n|---|---|---:|---:|---:|")
-    for name, kind, b, h, r in rows:
-        print(f"| {name} | {kind} | {b:.1f} | {h:.1f} | {r:.3f} |")
+    print("| network | code | pass | archdsl build | hand-written | ratio |\n|---|---|---|---:|---:|---:|")
+    for name, form, kind, b, h, r in rows:
+        print(f"| {name} | {form} | {kind} | {b:.1f} | {h:.1f} | {r:.3f} |")
 
     spec = ROOT / "specs" / "resnet50.arch"
     t = time.perf_counter()

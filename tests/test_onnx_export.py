@@ -12,8 +12,8 @@ import re  # noqa: E402
 import numpy as np  # noqa: E402
 
 import archdsl  # noqa: E402
+from archdsl.backends.onnx.export import export, export_module, input_vocabs, io_names, verify  # noqa: E402
 from archdsl.cli import main  # noqa: E402
-from archdsl.backends.onnx.export import export, export_module, verify  # noqa: E402
 
 from .conftest import GALLERY  # noqa: E402
 
@@ -31,16 +31,19 @@ def test_gallery_exports_and_agrees(path, tmp_path):
     net = archdsl.load(path, input_shape=SMALL_INPUT.get(path.stem))
     model = archdsl.build(net, softmax="keep")
     out = tmp_path / "m.onnx"
-    export_module(model, net.input_shape, out)
-    result = verify(model, out, net.input_shape, batch=3)
+    shapes_in, vocabs = [n.shape for n in net.graph.inputs], input_vocabs(net)  # token ids for an embedding
+    export_module(model, shapes_in, out, names=io_names(net), vocabs=vocabs)
+    result = verify(model, out, shapes_in, batch=3, vocabs=vocabs)
     assert result.max_rel <= 1e-4, result.format()
 
-    inferred = onnx.shape_inference.infer_shapes(onnx.load(str(out), load_external_data=False))
+    # data_prop: a Reshape whose target comes from Shape (channel_shuffle's) is resolved too
+    inferred = onnx.shape_inference.infer_shapes(onnx.load(str(out), load_external_data=False), data_prop=True)
     shapes = {v.name: _dims(v) for v in (*inferred.graph.value_info, *inferred.graph.output)}
-    assert shapes["output"] == ["batch", *net.output_shape]
-    # The exporter names each module call's nodes after the module (`/conv1_3/Conv`,
-    # deduplicated with a suffix) in forward order, so walking both in order pairs
-    # every conv, pool and fc with its ONNX output.
+    for name, node in zip(net.graph.output_names, net.graph.outputs, strict=True):  # yolov3_tiny has two
+        assert shapes[name] == ["batch", *node.shape]
+    # The exporter names each module call's nodes after the module's path
+    # (`/inception3a/branch2/conv1/Conv`, a call repeated gets a suffix) in forward
+    # order, so walking both in order pairs every conv, pool and fc with its ONNX output.
     groups = []
     for node in inferred.graph.node:
         scope = node.name.rsplit("/", 1)[0].strip("/")
@@ -54,8 +57,8 @@ def test_gallery_exports_and_agrees(path, tmp_path):
     wanted = [n for n in net.graph.nodes
               if n.keyword in ("conv", "maxpool", "avgpool", "gap", "gmp", "adaptiveavgpool", "fc")]
     for layer in wanted:
-        leaf = layer.name.rsplit(".", 1)[-1]
-        while j < len(groups) and re.sub(r"_\d+$", "", groups[j][0]) != leaf:
+        path = layer.name.replace(".", "/")  # submodules are named after the layers, as state_dict keys
+        while j < len(groups) and re.sub(r"_\d+$", "", groups[j][0]) != path:
             j += 1
         assert j < len(groups), f"no ONNX node for {layer.name}"
         dims = shapes[groups[j][1]]
@@ -155,8 +158,8 @@ def test_adaptive_upsampling_points_at_its_layer():
 
 
 def test_adaptive_pool_hint_for_an_analysed_network_offers_a_fixed_window():
-    from archdsl.errors import ArchError
     from archdsl.backends.onnx.export import check_exportable
+    from archdsl.errors import ArchError
     net = archdsl.loads("network A { input 3x13x13; adaptiveavgpool 6x6 }")
     with pytest.raises(ArchError) as info:
         check_exportable(net)  # no spec to re-analyse: no input suggestion

@@ -4,7 +4,8 @@ pools with ceil mode, bn, lrn, activations, concat, add, residual with and
 without shortcut, repeat, blocks; and language v2's named tensors, SE-style
 mul, split/from/concat with shuffle, optional residuals, blocks with `if` on
 `in.c`, defaults, transposed convolutions, upsample, crop, pad and the new
-norms; 1-D, 2-D and 3-D), and the compiled module must produce the analysed
+norms; tokens with attention, window attention and patch merging;
+1-D, 2-D and 3-D), and the compiled module must produce the analysed
 shape on every line, the analysed parameters and buffers."""
 from __future__ import annotations
 
@@ -160,10 +161,37 @@ def _same_stride_branch(draw, spec: _Spec, c_out: int, s: int) -> str:
     return "; ".join(lines)
 
 
+def _tokens(draw, spec: _Spec) -> str:
+    """A 2-D map through tokens and back: a sequence with attention (a class token
+    selected away, or the map restored), or a grid with (shifted, padded) window
+    attention and patch merging."""
+    c, (h, w) = spec.shape[0], spec.spatial
+    heads = draw(st.sampled_from([d for d in range(1, c + 1) if c % d == 0]))
+    if draw(st.booleans()):
+        mlp = draw(st.integers(1, 6))
+        body = (f"tokens; posembed; residual {{ layernorm eps=1e-6; attention heads={heads} "
+                f"qkv_bias={draw(st.sampled_from(['true', 'false']))} }}; residual {{ fc {mlp}; gelu; fc {c} }}")
+        if draw(st.booleans()):
+            spec.shape = [c]
+            return body + "; classtoken; " + draw(st.sampled_from(["select 0", "tokenpool", "tokenpool max"]))
+        return body + f"; untokens h={h} w={w}"
+    window = draw(st.integers(1, 4))
+    shift = draw(st.integers(0, window - 1))
+    v2 = "true" if window > 1 and draw(st.booleans()) else "false"
+    body = f"tokens grid=true; residual {{ layernorm; windowattention {window} heads={heads} shift={shift} " \
+           f"pad=true v2={v2} }}"
+    if draw(st.booleans()):
+        body += f"; patchmerge norm={draw(st.sampled_from(['pre', 'post', 'none']))}"
+        spec.shape = [2 * c, -(-h // 2), -(-w // 2)]
+    return body + "; untokens"
+
+
 def _statement(draw, spec: _Spec, depth: int) -> str:
     choice = draw(st.sampled_from(["layer", "layer", "layer", "concat", "add", "residual", "repeat", "block",
-                                   "graph", "graph"] if depth < 2 else ["layer"]))
-    if choice == "layer":
+                                   "graph", "graph", "tokens"] if depth < 2 else ["layer"]))
+    if choice == "tokens" and len(spec.shape) == 3:
+        return _tokens(draw, spec)
+    if choice == "layer" or choice == "tokens":
         return _layer(draw, spec)
     if choice == "graph":
         return _graph_statement(draw, spec)
@@ -197,10 +225,14 @@ def specs(draw) -> str:
     sizes = {1: (6, 16), 2: (5, 12), 3: (3, 6)}[rank]
     shape = [draw(st.integers(1, 4))] + [draw(st.integers(*sizes)) for _ in range(rank)]
     spec = _Spec(shape)
-    body = [_statement(draw, spec, 0) for _ in range(draw(st.integers(1, 6)))]
-    head = draw(st.sampled_from(["", "gap; flatten; fc 3", "flatten; fc 4; softmax", "gmp",
-                                 "adaptiveavgpool 2", "adaptivemaxpool 1; flatten; bn; fc 2",
-                                 "flatten; lrn 3; dropout 0.1; fc 2; leakyrelu"]))
+    body = []
+    for _ in range(draw(st.integers(1, 6))):
+        body.append(_statement(draw, spec, 0))
+        if len(spec.shape) == 1:  # tokens pooled or selected to a vector: only a head can follow
+            break
+    heads = ["", "gap; flatten; fc 3", "flatten; fc 4; softmax", "gmp", "adaptiveavgpool 2",
+             "adaptivemaxpool 1; flatten; bn; fc 2", "flatten; lrn 3; dropout 0.1; fc 2; leakyrelu"]
+    head = draw(st.sampled_from(heads if len(spec.shape) > 1 else ["", "fc 3", "fc 4; softmax", "dropout 0.1; fc 2"]))
     if head:
         body.append(head)
     dims = "x".join(map(str, shape))
@@ -217,7 +249,8 @@ def test_generated_specs_compile_exactly(text):
         # Rare: a window PyTorch itself refuses (AvgPool3d with explicit padding
         # on a volume smaller than its window); the analysis reports it.
         assume(False)
-    assert_matches_analysis(net)
+    assert_matches_analysis(net)  # structured: a class per block
+    assert_matches_analysis(net, flat=True)
 
 
 @settings(max_examples=30, deadline=None)

@@ -31,17 +31,20 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from archdsl.backends.onnx.export import check_exportable, export_module, verify
+    from archdsl.backends.onnx.export import check_exportable, export_module, input_vocabs, io_names, verify
     from archdsl.backends.torch import build
     net = load_one(args.spec, args)
     status = report_warnings([net], args)
     check_exportable(net, lambda shape: load_one(args.spec, argparse.Namespace(**{**vars(args), "input": shape})))
-    model = build(net, softmax=args.softmax, max_param_bytes=args.max_param_bytes)
-    export_module(model, net.input_shape, args.output, opset=args.opset, dynamic_batch=not args.static_batch)
+    model = build(net, softmax=args.softmax, max_param_bytes=args.max_param_bytes, weights=args.weights,
+                  key_map=args.key_map)
+    shapes = [n.shape for n in net.graph.inputs or [net.graph.input]]
+    export_module(model, shapes, args.output, opset=args.opset, dynamic_batch=not args.static_batch,
+                  names=io_names(net), vocabs=input_vocabs(net))
     print(f"wrote {args.output} (opset {args.opset}, "
           f"{'batch 1' if args.static_batch else 'dynamic batch'})", file=sys.stderr)
     if args.verify:
-        result = verify(model, args.output, net.input_shape, batch=1 if args.static_batch else 2)
+        result = verify(model, args.output, shapes, batch=1 if args.static_batch else 2, vocabs=input_vocabs(net))
         print(result.format(), file=sys.stderr)
         if result.max_rel > args.tolerance:
             print(f"archdsl: error: relative difference {result.max_rel:.3g} exceeds the tolerance "

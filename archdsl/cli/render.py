@@ -17,7 +17,7 @@ from archdsl.text import LAYOUTS
 NAME = "render"
 HELP = "draw the network: Graphviz graph or 3-D volume figure (.svg, .png, .pdf; .dot for the graph)"
 GRAPH_EXTS = (".dot", ".gv", ".svg", ".png", ".pdf")
-VOLUME_EXTS = (".svg", ".png", ".pdf")
+VOLUME_EXTS = (".svg", ".png", ".pdf", ".tex")  # .tex: TikZ (backends/render/tikz.py)
 # Kept here, not in archdsl.render: building the CLI must not load the render
 # package (`check` stays free of it).
 STYLES = ("graph", "volume")
@@ -40,7 +40,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser(NAME, help=HELP, description=HELP + ".")
     add_spec_options(p)
     p.add_argument("-o", "--output", metavar="FILE", required=True,
-                   help="output file; the extension picks the format (.dot, .svg, .png, .pdf)")
+                   help="output file; the extension picks the format "
+                        "(.dot, .svg, .png, .pdf; .tex: TikZ, volume style)")
     p.add_argument("--style", choices=STYLES, default="graph",
                    help="graph: one node per layer, through Graphviz; volume: 3-D boxes as in the "
                         "AlexNet paper, SVG (PNG/PDF through CairoSVG) (default graph)")
@@ -96,6 +97,12 @@ def run(args) -> int:
 
 
 def _volume(net, target: Path, ext: str, args) -> None:
+    if ext == ".tex":
+        from archdsl.backends.render.tikz import render_tikz
+        tikz = render_tikz(net, collapse=args.collapse, layout=args.layout, scale=args.scale, aspect=args.aspect)
+        _write(target, tikz.tex)
+        _wrote(target, f"volume, TikZ, {round(tikz.width)}\u00d7{round(tikz.height)} pt")
+        return
     from archdsl.backends.render.volume import render_volume
     drawing = render_volume(net, collapse=args.collapse, layout=args.layout, scale=args.scale,
                             aspect=args.aspect)

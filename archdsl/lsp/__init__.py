@@ -7,5 +7,6 @@ from __future__ import annotations
 
 def serve_stdio() -> None:
     """Run the server on stdin/stdout until the client says exit."""
+    from archdsl.lsp import features  # noqa: F401  (registers the request handlers on `server`)
     from archdsl.lsp.server import server
     server.start_io()

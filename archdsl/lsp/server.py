@@ -156,6 +156,4 @@ def _did_close(ls: ArchServer, params: lsp.DidCloseTextDocumentParams) -> None:
     ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 
 
-from archdsl.lsp import features  # noqa: E402,F401  (registers the request handlers on `server`)
-
 __all__ = ["ArchServer", "server", "from_fs_path"]

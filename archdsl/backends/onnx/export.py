@@ -63,20 +63,63 @@ def _pad_symbolic(g, input, pad, mode, value):
                 g.op("Constant", value_t=torch.tensor(fill)), mode_s="constant")
 
 
-def _torchscript_export(model, example, path, axes, opset) -> None:
+def io_names(net) -> tuple[list[str], list[str]]:
+    """The names of a network's inputs and outputs, in declared order (`input`
+    and `output` unless the spec names them: `input image ...`, `output boxes`)."""
+    graph = net.graph
+    return [n.local_name for n in graph.inputs or [graph.input]], list(graph.output_names)
+
+
+def _input_shapes(input_shape) -> list[tuple[int, ...]]:
+    """One shape (3, 224, 224), or a list of them for a network with several inputs."""
+    return [tuple(input_shape)] if isinstance(input_shape[0], int) else [tuple(s) for s in input_shape]
+
+
+def input_vocabs(net) -> list[int | None]:
+    """Per input: None for float data, or the ids a `dtype=long` input may hold (the
+    smallest vocabulary that reads it), so that example batches are valid token ids."""
+    users = net.graph.consumers()
+    out = []
+    for node in net.graph.inputs or [net.graph.input]:
+        if getattr(node.op, "dtype", "float") != "long":
+            out.append(None)
+            continue
+        out.append(min((u.op.vocab for u in users[node] if hasattr(u.op, "vocab")), default=2))
+    return out
+
+
+def _examples(shapes, batch: int, vocabs=None, generator=None) -> list:
     import torch
+    vocabs = vocabs or [None] * len(shapes)
+    return [torch.randint(0, v, (batch, *shape), generator=generator) if v else
+            torch.randn(batch, *shape, generator=generator) for shape, v in zip(shapes, vocabs, strict=True)]
+
+
+def _torchscript_export(model, example, path, axes, opset, names=((INPUT_NAME,), (OUTPUT_NAME,))) -> None:
+    import torch
+
+    from archdsl.backends.onnx.faithful import faithful
     torch.onnx.register_custom_op_symbolic("aten::pad", _pad_symbolic, opset)
+    # nn.MultiheadAttention's fused inference kernel has no ONNX form: trace its plain ops.
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
     try:
-        torch.onnx.export(model, (example,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                          dynamic_axes=axes, opset_version=opset, dynamo=False, do_constant_folding=True)
+        with faithful(model, opset):
+            # PRESERVE: the module is in eval mode, but BatchNorm is kept, not folded into its conv.
+            torch.onnx.export(model, tuple(example), str(path), input_names=list(names[0]),
+                              output_names=list(names[1]), dynamic_axes=axes, opset_version=opset, dynamo=False,
+                              do_constant_folding=True, training=torch.onnx.TrainingMode.PRESERVE)
     finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
         torch.onnx.unregister_custom_op_symbolic("aten::pad", opset)
 
 
 def export_module(model, input_shape, path: str | Path, *, opset: int = DEFAULT_OPSET,
-                  dynamic_batch: bool = True, check: bool = True) -> None:
+                  dynamic_batch: bool = True, check: bool = True, names=None, vocabs=None) -> None:
     """Export `model` (eval mode) to `path` atomically; checked with onnx.checker.
 
+    `input_shape` is one shape, or one per input; `names` is (input names,
+    output names) as `io_names(net)` gives them, by default `input` and `output`.
     A failed export or check leaves no file and keeps an existing one."""
     _require("torch", "onnx")
     import onnx
@@ -84,15 +127,16 @@ def export_module(model, input_shape, path: str | Path, *, opset: int = DEFAULT_
     if opset < MIN_OPSET:
         raise UsageError(f"--opset must be at least {MIN_OPSET}, got {opset}")
     model = model.eval()
-    example = torch.randn(2 if dynamic_batch else 1, *input_shape)
-    axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
+    names = names or ((INPUT_NAME,), (OUTPUT_NAME,))
+    example = _examples(_input_shapes(input_shape), 2 if dynamic_batch else 1, vocabs)
+    axes = {name: {0: "batch"} for name in (*names[0], *names[1])} if dynamic_batch else None
     target = check_writable(path)
     with atomic_path(target, suffix=".onnx") as tmp:
         with torch.no_grad(), warnings.catch_warnings():
             # The exporter narrates its constant folding (LRN's slices); not the user's concern.
             warnings.simplefilter("ignore")
             try:
-                _torchscript_export(model, example, tmp, axes, opset)
+                _torchscript_export(model, example, tmp, axes, opset, names)
             except Exception as exc:  # the exporter's own errors carry no spec position
                 raise ArchError(_export_failure(exc)) from exc
         if check:
@@ -190,23 +234,27 @@ def _suggest_input(net, reanalyse):
     return fallback
 
 
-def verify(model, path: str | Path, input_shape, batch: int = 2, seed: int = 0) -> Verification:
-    """Run the ONNX file in onnxruntime and the module in PyTorch on one random batch."""
+def verify(model, path: str | Path, input_shape, batch: int = 2, seed: int = 0, vocabs=None) -> Verification:
+    """Run the ONNX file in onnxruntime and the module in PyTorch on one random batch.
+    Several outputs are compared one by one; the worst of them is reported."""
     _require("torch", "onnxruntime")
     import numpy as np
     import onnxruntime as ort
     import torch
     gen = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, *input_shape, generator=gen)
+    xs = _examples(_input_shapes(input_shape), batch, vocabs, gen)
     with torch.no_grad():
-        expected = model.eval()(x).numpy()
+        expected = model.eval()(*xs)
+    expected = [t.numpy() for t in (expected if isinstance(expected, tuple) else (expected,))]
     options = ort.SessionOptions()
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    (got,) = session.run(None, {INPUT_NAME: x.numpy()})
-    diff = np.abs(got.astype(np.float64) - expected.astype(np.float64))
-    scale = float(np.abs(expected).max()) or 1.0
-    return Verification(float(diff.max()), float(diff.max()) / scale, batch)
+    got = session.run(None, {i.name: x.numpy() for i, x in zip(session.get_inputs(), xs, strict=True)})
+    worst_abs, worst_rel = 0.0, 0.0
+    for g, e in zip(got, expected, strict=True):
+        diff = float(np.abs(g.astype(np.float64) - e.astype(np.float64)).max())
+        worst_abs, worst_rel = max(worst_abs, diff), max(worst_rel, diff / (float(np.abs(e).max()) or 1.0))
+    return Verification(worst_abs, worst_rel, batch)
 
 
 def export(spec, path: str | Path, *, opset: int = DEFAULT_OPSET, dynamic_batch: bool = True,
@@ -221,8 +269,41 @@ def export(spec, path: str | Path, *, opset: int = DEFAULT_OPSET, dynamic_batch:
         reanalyse = lambda shape: resolve_network(spec, **{**options, "input_shape": shape})[0]  # noqa: E731
     check_exportable(net, reanalyse)
     model = build(net, softmax=softmax, **{k: v for k, v in build_options.items()
-                                           if k == "max_param_bytes"})
-    export_module(model, net.input_shape, path, opset=opset, dynamic_batch=dynamic_batch)
+                                           if k in ("max_param_bytes", "weights", "key_map")})
+    shapes = [n.shape for n in net.graph.inputs or [net.graph.input]]
+    export_module(model, shapes, path, opset=opset, dynamic_batch=dynamic_batch, names=io_names(net),
+                  vocabs=input_vocabs(net))
     if verify_batch:
-        return verify(model, path, net.input_shape, verify_batch)
+        return verify(model, path, shapes, verify_batch, vocabs=input_vocabs(net))
     return None
+
+
+def export_model(model, path: str | Path, *, input_shape=None, opset: int = DEFAULT_OPSET,
+                 dynamic_batch: bool = True, verify_batch: int | None = None):
+    """Export a module as it is, trained weights included: one archdsl built
+    (its spec gives the input shapes and names) or any other with `input_shape`.
+    Returns a Verification when `verify_batch` is given."""
+    net = _network_of(model)
+    if net is not None:
+        check_exportable(net)
+        shapes = [n.shape for n in net.graph.inputs or [net.graph.input]] if input_shape is None \
+            else _input_shapes(input_shape)
+        names = io_names(net)
+    elif input_shape is None:
+        raise UsageError("export needs input_shape= for a module archdsl did not build")
+    else:
+        shapes, names = _input_shapes(input_shape), None
+    training = model.training
+    try:
+        export_module(model, shapes, path, opset=opset, dynamic_batch=dynamic_batch, names=names)
+        return verify(model, path, shapes, verify_batch) if verify_batch else None
+    finally:
+        model.train(training)
+
+
+def _network_of(model):
+    net = model.__dict__.get("_archdsl_network")
+    if net is None and getattr(model, "archdsl_spec", None):
+        from archdsl.backends.torch.build import spec_network
+        net = spec_network(model.archdsl_spec)
+    return net

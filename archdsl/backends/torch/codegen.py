@@ -1,6 +1,8 @@
-"""IR -> the source of a standalone PyTorch module (imports only torch).
+"""IR -> the source of a standalone PyTorch module (imports only torch):
+`generate_source` picks the structured generator (structured.py, a class per
+block, the default) or the flat one here (`--flat`).
 
-One class named after the network. `__init__` creates the submodules as
+The flat form is one class named after the network. `__init__` creates the submodules as
 nested attributes named after the spec (`self.inception3a.branch2.conv1`),
 so `state_dict` keys read like the spec; `forward` has one line per layer
 with the output shape as a comment (`# N x 96 x 55 x 55`). `archdsl build`
@@ -14,48 +16,48 @@ A trailing `softmax` (the lecture specs end with one) is kept out of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from archdsl.backends.torch import emit as E
 from archdsl.backends.torch.helpers import helper_source
 from archdsl.backends.torch.names import attribute_path, class_name, local_name
+from archdsl.backends.torch.source_parts import (  # noqa: F401  (trailing_softmax: part of the package API)
+    INDENT,
+    docstring_lines,
+    inplace,
+    shape_comment,
+    trailing_softmax,
+)
+from archdsl.backends.torch.structured import generate_structured
 from archdsl.core.ir import Graph, Node, Scope
-from archdsl.core.ops import activation as act
-from archdsl.core.ops import conv, dense, norm, structure, transposed
 from archdsl.core.shapes import spatial_rank
 from archdsl.errors import ArchError, Diagnostic, UsageError
 
 SOFTMAX_MODES = ("logits", "keep")
-INDENT = "    "
-
-# Producers whose backward does not need their own output, so a ReLU after
-# them may overwrite it in place (torchvision's conv -> bn -> relu(inplace)).
-_INPLACE_AFTER = (conv.Conv, dense.Linear, norm.BatchNorm, structure.Add, structure.Concat, transposed.ConvTranspose)
 
 
-def trailing_softmax(graph: Graph) -> Node | None:
-    """The network's output node when it is its only output and a softmax."""
-    out = graph.output
-    return out if len(graph.outputs) <= 1 and isinstance(out.op, act.Softmax) else None
-
-
-def generate_source(network, softmax: str = "logits", source_name: str | None = None) -> str:
-    """The Python source of the module for an analysed `Network`."""
+def generate_source(network, softmax: str = "logits", source_name: str | None = None, *, flat: bool = False,
+                    check_input: bool = True) -> str:
+    """The Python source of the module for an analysed `Network`: one class per
+    block definition (structured.py), or with `flat` every layer unrolled into
+    the network's class. `check_input` (structured only) makes forward compare
+    its input's shape with the spec's."""
     if softmax not in SOFTMAX_MODES:
         raise UsageError(f"softmax must be one of {', '.join(SOFTMAX_MODES)}, got {softmax!r}")
-    return _Generator(network, softmax, source_name).source()
+    _check_compilable(network.graph)
+    if flat:
+        return _Generator(network, softmax, source_name).source()
+    return generate_structured(network, softmax, source_name, check_input)
 
 
-def _example_input(graph: Graph, node: Node) -> str:
-    """A random batch of 8 for one input: floats, or token ids below the vocabulary."""
-    if getattr(node.op, "dtype", "float") == "long":
-        vocab = min((u.op.vocab for u in graph.consumers()[node] if hasattr(u.op, "vocab")), default=100)
-        return f"torch.randint(0, {vocab}, (8, {', '.join(map(str, node.shape))}))"
-    return f"torch.randn({', '.join(['8', *(str(d) for d in node.shape)])})"
-
-
-def _shape_text(shape) -> str:
-    return " x ".join(["N", *(str(d) for d in shape)])
+def _check_compilable(graph: Graph) -> None:
+    for node in graph.nodes:
+        if node.op is None or node.shape is None:  # analysis reports these; guard for direct callers
+            raise ArchError(Diagnostic("error", f"layer {node.name} has errors; cannot compile", node.span))
+        if type(node.op) not in E.EMITTERS and node not in graph.inputs:
+            raise ArchError(Diagnostic(
+                "error", f"{node.keyword} is not supported by the torch backend yet", node.span,
+                hint="`archdsl check` and `archdsl render` work on this spec; `build` and `export` need "
+                     "every layer kind compiled"))
 
 
 @dataclass(slots=True)
@@ -76,14 +78,6 @@ class _Generator:
 
     def source(self) -> str:
         graph = self.graph
-        for node in graph.nodes:
-            if node.op is None or node.shape is None:  # analysis reports these; guard for direct callers
-                raise ArchError(Diagnostic("error", f"layer {node.name} has errors; cannot compile", node.span))
-            if type(node.op) not in E.EMITTERS and node not in graph.inputs:
-                raise ArchError(Diagnostic(
-                    "error", f"{node.keyword} is not supported by the torch backend yet", node.span,
-                    hint="`archdsl check` and `archdsl render` work on this spec; `build` and `export` need "
-                         "every layer kind compiled"))
         self.dropped = trailing_softmax(graph) if self.softmax == "logits" else None
         self._body()
         body = helper_source(self.helpers) + self._class()
@@ -92,26 +86,7 @@ class _Generator:
     # -- pieces -------------------------------------------------------------------
 
     def _header(self, uses_torch: bool) -> list[str]:
-        net, graph, t = self.network, self.graph, self.network.totals
-        name = class_name(net.name)
-        origin = f" from {Path(self.source_name).name}" if self.source_name else ""
-        outs = [self.dropped.inputs[0]] if self.dropped else graph.outputs
-        ins = " and ".join(_shape_text(n.shape) for n in graph.inputs)
-        lines = [
-            f'"""{net.name}: generated by archdsl{origin}; edit the spec, not this file.',
-            "",
-            f"Input {ins} -> output {' and '.join(_shape_text(n.shape) for n in outs)}.",
-            f"{t.params:,} parameters; {t.buffers:,} buffer values (BatchNorm running statistics).",
-        ]
-        if len(graph.inputs) > 1 or len(outs) > 1:
-            lines += [f"forward({', '.join(self.args)}) returns "
-                      + (f"({', '.join(graph.output_names)})" if len(outs) > 1 else graph.output_names[0])
-                      + ", in the order the spec declares them."]
-        if self.dropped is not None:
-            lines += ["forward() returns logits (for nn.CrossEntropyLoss); predict_proba() applies",
-                      f"the spec's trailing softmax ({self.dropped.name})."]
-        example = ", ".join(_example_input(graph, n) for n in graph.inputs)
-        lines += ["", f"    model = {name}()", f"    out = model({example})", '"""']
+        lines = docstring_lines(self.network, self.dropped, self.args, self.source_name)
         lines += (["import torch"] if uses_torch else []) + ["from torch import nn"]
         if self.functional:
             lines.append("import torch.nn.functional as F")
@@ -124,7 +99,7 @@ class _Generator:
                  "", f"{INDENT}def __init__(self):", f"{INDENT * 2}super().__init__()"]
         lines += [INDENT * 2 + line for line in self.init]
         lines += ["", f"{INDENT}def forward(self, {', '.join(self.args)}):"]
-        lines += [f"{INDENT * 2}# {arg}: {_shape_text(node.shape)}" for arg, node in
+        lines += [f"{INDENT * 2}# {arg}: {shape_comment(node.shape)}" for arg, node in
                   zip(self.args, self.graph.inputs, strict=True)]
         lines += [INDENT * 2 + line for line in self.fwd]
         if self.dropped is not None:
@@ -132,7 +107,7 @@ class _Generator:
             lines += ["", f"{INDENT}def predict_proba(self, x):",
                       f'{INDENT * 2}"""Class probabilities: forward() then the spec\'s trailing softmax."""',
                       f"{INDENT * 2}return self.{attribute_path(node.name)}(self.forward(x))"
-                      f"  # {_shape_text(node.shape)}"]
+                      f"  # {shape_comment(node.shape)}"]
         return lines
 
     # -- __init__ and forward ----------------------------------------------------------
@@ -172,8 +147,8 @@ class _Generator:
             var[node] = name
             if users[node] or node in results:
                 live[name] = node
-            expr = em.call.format(m=ref, x=ins[0], xs=em.join.join(ins))
-            self.fwd.append(f"{name} = {expr}  # {_shape_text(node.shape)}")
+            expr = em.expression(ref, ins)
+            self.fwd.append(f"{name} = {expr}  # {shape_comment(node.shape)}")
         note = "  # logits: predict_proba() applies the trailing softmax" if self.dropped is not None else ""
         if len(results) > 1:
             note = "  # " + ", ".join(graph.output_names)
@@ -192,7 +167,7 @@ class _Generator:
             scope = scopes.get(".".join(raw[:depth]))
             label = f"  # {scope.label}" if scope is not None and scope.kind == "block" else ""
             self.init.append(f"self.{prefix} = nn.Module(){label}")
-        self.init.append(f"self.{path} = {em.module}")
+        self.init.append(f"self.{path} = {em.module.text()}")
         return f"self.{path}"
 
     def _announce(self, node: Node, announced: set[Scope]) -> None:
@@ -206,10 +181,7 @@ class _Generator:
 
     @staticmethod
     def _inplace(node: Node, users) -> bool:
-        if type(node.op) not in E.INPLACE:
-            return False
-        (src,) = node.inputs
-        return isinstance(src.op, _INPLACE_AFTER) and len(users[src]) == 1
+        return inplace(node, users)
 
     @staticmethod
     def _stem(node: Node) -> str:

@@ -1,10 +1,18 @@
-"""What each layer kind compiles to: a submodule constructor (text) and the
+"""What each layer kind compiles to: a submodule constructor and the
 expression `forward` evaluates. One emitter per op type, in a table keyed by
 type, so adding a layer kind is one function here.
 
+Emitters return values, not text: a constructor is a name, positional
+arguments and keywords (`Ctor`), each number a `Val` that knows how it is
+written. The flat generator writes every value as a literal; the structured
+generator lines up the same values across the instances of a block and writes
+each as an expression of the block's parameters (`c // 4`), so one emitter
+serves both.
+
 Placeholders in `call`: `{m}` is the submodule (`self.conv1`), `{x}` the input
 variable, `{xs}` the inputs of a merge joined by `Emit.join` (", " unless
-the merge says otherwise: " + " for a sum).
+the merge says otherwise: " + " for a sum), and `{0}`, `{1}`... the values in
+`Emit.args`.
 
 A kind without an emitter is a positioned error naming the layer, never a
 KeyError; tests/test_registry.py checks that every kind has one.
@@ -12,41 +20,17 @@ KeyError; tests/test_registry.py checks that every kind has one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
+from archdsl.backends.torch.emit_tokens import TOKEN_EMITTERS
+from archdsl.backends.torch.emit_values import IN, OUT, Ctor, Emit, Kw, Val, _ax, _axes, _f, _i  # noqa: F401
 from archdsl.core.ops import activation as act
 from archdsl.core.ops import conv, dense, norm, pool, resample, reshape, structure, transposed
 from archdsl.core.ops.windowed import Window
 
 
-@dataclass(frozen=True, slots=True)
-class Emit:
-    module: str | None  # constructor expression, None when forward needs no submodule
-    call: str
-    uses_functional: bool = False  # needs `import torch.nn.functional as F`
-    join: str = ", "  # between the inputs in `{xs}`
-    helpers: tuple[str, ...] = ()  # definitions the file must carry (helpers.HELPERS)
-
-
-def _axes(values: tuple[int, ...]) -> str:
-    """`3` when every axis agrees, `(1, 7)` otherwise: what nn layers accept."""
-    if len(set(values)) == 1:
-        return str(values[0])
-    return "(" + ", ".join(str(v) for v in values) + ")"
-
-
-def _float(value: float) -> str:
-    return repr(float(value))
-
-
-def _kwargs(pairs) -> str:
-    return ", ".join(f"{k}={v}" for k, v in pairs)
-
-
-def _pad_arg(window: Window) -> str:
+def _pad_val(window: Window) -> Val:
     """F.pad's order: last axis first, (before, after) for each."""
-    flat = [str(v) for before_after in reversed(window.padding) for v in before_after]
-    return "(" + ", ".join(flat) + ")"
+    return Val(tuple(v for before_after in reversed(window.padding) for v in before_after), "tuple")
 
 
 def _symmetric(window: Window) -> bool:
@@ -57,23 +41,24 @@ def _has_padding(window: Window) -> bool:
     return any(b or a for b, a in window.padding)
 
 
+def _befores(window: Window) -> Val:
+    return _ax(tuple(b for b, _ in window.padding), "p")
+
+
 def emit_conv(op: conv.Conv, rank: int) -> Emit:
     w = op.window
     explicit = not _symmetric(w)  # TensorFlow 'same' with an odd total: the extra pixel goes after
-    pairs = [("kernel_size", _axes(w.kernel))]
-    if set(w.stride) != {1}:
-        pairs.append(("stride", _axes(w.stride)))
-    if not explicit and _has_padding(w):
-        pairs.append(("padding", _axes(tuple(b for b, _ in w.padding))))
-    if set(w.dilation) != {1}:
-        pairs.append(("dilation", _axes(w.dilation)))
-    if op.groups != 1:
-        pairs.append(("groups", str(op.groups)))
-    if not op.bias:
-        pairs.append(("bias", "False"))
-    module = f"nn.Conv{rank}d({op.in_channels}, {op.out_channels}, {_kwargs(pairs)})"
+    kwargs = (
+        Kw("kernel_size", _ax(w.kernel, "k")),
+        Kw("stride", _ax(w.stride, "s"), set(w.stride) != {1}),
+        Kw("padding", _ax((0,) * len(w.kernel)) if explicit else _befores(w), not explicit and _has_padding(w)),
+        Kw("dilation", _ax(w.dilation, "d"), set(w.dilation) != {1}),
+        Kw("groups", _i(op.groups, attr="g"), op.groups != 1),
+        Kw("bias", Val(bool(op.bias), attr="bias"), not op.bias),
+    )
+    module = Ctor(f"nn.Conv{rank}d", (_i(op.in_channels, IN), _i(op.out_channels, OUT, "out")), kwargs)
     if explicit:
-        return Emit(module, f"{{m}}(F.pad({{x}}, {_pad_arg(w)}))", True)
+        return Emit(module, "{m}(F.pad({x}, {0}))", True, args=(_pad_val(w),))
     return Emit(module, "{m}({x})")
 
 
@@ -97,27 +82,29 @@ def _caffe_window(op: pool.Pool) -> Window | None:
     return Window(w.kernel, w.stride, tuple(pads), w.dilation) if differs else None
 
 
+def _pool_kind(op: pool.Pool) -> str:
+    return "AvgPool" if op.mode == "avg" else "MaxPool"
+
+
 def _emit_caffe_pool(op: pool.Pool, rank: int, w: Window) -> Emit:
-    kind = "AvgPool" if op.mode == "avg" else "MaxPool"
-    pairs = [("kernel_size", _axes(w.kernel))]
-    if w.stride != w.kernel:
-        pairs.append(("stride", _axes(w.stride)))
-    module = f"nn.{kind}{rank}d({_kwargs(pairs)})"
-    pads = _pad_arg(w)
+    kwargs = (Kw("kernel_size", _ax(w.kernel)), Kw("stride", _ax(w.stride), w.stride != w.kernel))
+    module = Ctor(f"nn.{_pool_kind(op)}{rank}d", (), kwargs)
+    pads = _pad_val(w)
     if op.mode == "max":
-        return Emit(module, f"{{m}}(F.pad({{x}}, {pads}, value=float('-inf')))", True)
+        return Emit(module, "{m}(F.pad({x}, {0}, value=float('-inf')))", True, args=(pads,))
     if op.mode == "min":
-        return Emit(module, f"-{{m}}(F.pad(-{{x}}, {pads}, value=float('-inf')))", True)
+        return Emit(module, "-{m}(F.pad(-{x}, {0}, value=float('-inf')))", True, args=(pads,))
     # Caffe divides by the window clipped to the padded input: the mean of the
     # zero-padded input over the mean of a mask that is 1 inside the padding.
-    inner = _pad_arg(op.window)
-    extra = _pad_arg(Window(w.kernel, w.stride, tuple((0, a - pa) for (_, a), (_, pa)
+    inner = _pad_val(op.window)
+    extra = _pad_val(Window(w.kernel, w.stride, tuple((0, a - pa) for (_, a), (_, pa)
                                                       in zip(w.padding, op.window.padding, strict=True)), w.dilation))
     # A window wholly past the input averages nothing: Caffe gives 0, and so does
     # the clamp (any window that counts a pixel has a mask mean of at least 1/k).
-    mask = f"F.pad(F.pad(torch.ones_like({{x}}[:1, :1]), {inner}, value=1.0), {extra})"
-    floor = 0.5 / math.prod(w.kernel)
-    return Emit(module, f"{{m}}(F.pad({{x}}, {pads})) / {{m}}({mask}).clamp(min={floor!r})", True)
+    floor = _f(0.5 / math.prod(w.kernel))
+    call = ("{m}(F.pad({x}, {0})) / {m}(F.pad(F.pad(torch.ones_like({x}[:1, :1]), {1}, value=1.0), {2}))"
+            ".clamp(min={3})")
+    return Emit(module, call, True, args=(pads, inner, extra, floor))
 
 
 def emit_pool(op: pool.Pool, rank: int) -> Emit:
@@ -131,83 +118,82 @@ def emit_pool(op: pool.Pool, rank: int) -> Emit:
     # (explicit padding with explicit `p` would change ceil mode's last-window rule,
     # so those stay native and the analysis reports what PyTorch refuses).
     explicit = not _pool_fits(w) or (rank == 3 and op.mode == "avg" and w.same and _has_padding(w))
-    pairs = [("kernel_size", _axes(w.kernel))]
-    if w.stride != w.kernel:
-        pairs.append(("stride", _axes(w.stride)))
-    if not explicit and _has_padding(w):
-        pairs.append(("padding", _axes(tuple(b for b, _ in w.padding))))
-    if op.mode != "avg" and set(w.dilation) != {1}:
-        pairs.append(("dilation", _axes(w.dilation)))
-    if op.ceil_mode and not w.same:
-        pairs.append(("ceil_mode", "True"))
-    if op.mode == "avg" and not explicit and _has_padding(w) and not op.include_pad:
-        pairs.append(("count_include_pad", "False"))
-    kind = "AvgPool" if op.mode == "avg" else "MaxPool"
-    module = f"nn.{kind}{rank}d({_kwargs(pairs)})"
-    pads = _pad_arg(w)
+    kwargs = [Kw("kernel_size", _ax(w.kernel, "k")), Kw("stride", _ax(w.stride, "s"), w.stride != w.kernel),
+              Kw("padding", _ax((0,) * len(w.kernel)) if explicit else _befores(w),
+                 not explicit and _has_padding(w))]
+    if op.mode != "avg":
+        kwargs.append(Kw("dilation", _ax(w.dilation), set(w.dilation) != {1}))
+    ceil = bool(op.ceil_mode and not w.same)
+    kwargs.append(Kw("ceil_mode", Val(ceil, attr="ceil"), ceil))
+    if op.mode == "avg":
+        drop_pads = not explicit and _has_padding(w) and not op.include_pad
+        kwargs.append(Kw("count_include_pad", Val(not drop_pads), drop_pads))
+    module = Ctor(f"nn.{_pool_kind(op)}{rank}d", (), tuple(kwargs))
+    pads = (_pad_val(w),)
     if op.mode == "max":
-        call = f"{{m}}(F.pad({{x}}, {pads}, value=float('-inf')))" if explicit else "{m}({x})"
-    elif op.mode == "min":  # min pool = -maxpool(-x); the -inf padding of -x is +inf for x
-        call = f"-{{m}}(F.pad(-{{x}}, {pads}, value=float('-inf')))" if explicit else "-{m}(-{x})"
-    elif not explicit:
-        call = "{m}({x})"
-    elif op.include_pad:
-        call = f"{{m}}(F.pad({{x}}, {pads}))"
-    else:
-        # Average over real pixels only (TensorFlow's 'same'): the mean of the
-        # zero-padded input divided by the mean of a zero-padded ones mask.
-        call = f"{{m}}(F.pad({{x}}, {pads})) / {{m}}(F.pad(torch.ones_like({{x}}[:1, :1]), {pads}))"
-    return Emit(module, call, explicit)
+        if explicit:
+            return Emit(module, "{m}(F.pad({x}, {0}, value=float('-inf')))", True, args=pads)
+        return Emit(module, "{m}({x})")
+    if op.mode == "min":  # min pool = -maxpool(-x); the -inf padding of -x is +inf for x
+        if explicit:
+            return Emit(module, "-{m}(F.pad(-{x}, {0}, value=float('-inf')))", True, args=pads)
+        return Emit(module, "-{m}(-{x})")
+    if not explicit:
+        return Emit(module, "{m}({x})")
+    if op.include_pad:
+        return Emit(module, "{m}(F.pad({x}, {0}))", True, args=pads)
+    # Average over real pixels only (TensorFlow's 'same'): the mean of the
+    # zero-padded input divided by the mean of a zero-padded ones mask.
+    return Emit(module, "{m}(F.pad({x}, {0})) / {m}(F.pad(torch.ones_like({x}[:1, :1]), {0}))", True, args=pads)
 
 
 def emit_global_pool(op: pool.GlobalPool, rank: int) -> Emit:
     kind = "AdaptiveAvgPool" if op.mode == "avg" else "AdaptiveMaxPool"
-    return Emit(f"nn.{kind}{op.rank}d(1)", "{m}({x})")
+    return Emit(Ctor(f"nn.{kind}{op.rank}d", (Val(1),)), "{m}({x})")
 
 
 def emit_adaptive_pool(op: pool.AdaptivePool, rank: int) -> Emit:
     kind = "AdaptiveAvgPool" if op.mode == "avg" else "AdaptiveMaxPool"
-    return Emit(f"nn.{kind}{len(op.output_size)}d({_axes(op.output_size)})", "{m}({x})")
+    return Emit(Ctor(f"nn.{kind}{len(op.output_size)}d", (_ax(op.output_size),)), "{m}({x})")
+
+
+def _eps(value: float, default: float = 1e-5) -> Kw:
+    return Kw("eps", _f(value, "eps"), value != default)
 
 
 def emit_batchnorm(op: norm.BatchNorm, rank: int) -> Emit:
-    pairs = []
-    if op.eps != 1e-5:
-        pairs.append(("eps", _float(op.eps)))
-    if op.momentum != 0.1:
-        pairs.append(("momentum", _float(op.momentum)))
-    if not op.affine:
-        pairs.append(("affine", "False"))
-    extra = (", " + _kwargs(pairs)) if pairs else ""
-    return Emit(f"nn.BatchNorm{max(op.rank, 1)}d({op.channels}{extra})", "{m}({x})")
+    kwargs = (_eps(op.eps), Kw("momentum", _f(op.momentum, "momentum"), op.momentum != 0.1),
+              Kw("affine", Val(bool(op.affine), attr="affine"), not op.affine))
+    return Emit(Ctor(f"nn.BatchNorm{max(op.rank, 1)}d", (_i(op.channels, IN),), kwargs), "{m}({x})")
 
 
 def emit_lrn(op: norm.LocalResponseNorm, rank: int) -> Emit:
-    pairs = [("alpha", _float(op.alpha)), ("beta", _float(op.beta)), ("k", _float(op.k))]
+    kwargs = (Kw("alpha", _f(op.alpha)), Kw("beta", _f(op.beta)), Kw("k", _f(op.k)))
     # nn.LocalResponseNorm wants a spatial axis; on a flat vector it is one of length 1.
     call = "{m}({x})" if rank else "{m}({x}.unsqueeze(-1)).squeeze(-1)"
-    return Emit(f"nn.LocalResponseNorm({op.size}, {_kwargs(pairs)})", call)
+    return Emit(Ctor("nn.LocalResponseNorm", (_i(op.size),), kwargs), call)
 
 
 def emit_dropout(op: norm.Dropout, rank: int) -> Emit:
-    return Emit(f"nn.Dropout({_float(op.p)})", "{m}({x})")
+    return Emit(Ctor("nn.Dropout", (_f(op.p, "p"),)), "{m}({x})")
 
 
 def emit_linear(op: dense.Linear, rank: int) -> Emit:
-    bias = "" if op.bias else ", bias=False"
-    return Emit(f"nn.Linear({op.in_features}, {op.out_features}{bias})", "{m}({x})")
+    module = Ctor("nn.Linear", (_i(op.in_features, IN), _i(op.out_features, OUT, "out")),
+                  (Kw("bias", Val(bool(op.bias), attr="bias"), not op.bias),))
+    return Emit(module, "{m}({x})")
 
 
 def emit_flatten(op, rank: int) -> Emit:
-    return Emit("nn.Flatten()", "{m}({x})")
+    return Emit(Ctor("nn.Flatten"), "{m}({x})")
 
 
 def emit_identity(op, rank: int) -> Emit:
-    return Emit("nn.Identity()", "{m}({x})")
+    return Emit(Ctor("nn.Identity"), "{m}({x})")
 
 
 def emit_softmax(op, rank: int) -> Emit:
-    return Emit("nn.Softmax(dim=1)", "{m}({x})")
+    return Emit(Ctor("nn.Softmax", (), (Kw("dim", Val(1)),)), "{m}({x})")
 
 
 def emit_concat(op, rank: int) -> Emit:
@@ -218,120 +204,112 @@ def emit_add(op, rank: int) -> Emit:
     return Emit(None, "{xs}", join=" + ")
 
 
+def emit_mul(op, rank: int) -> Emit:
+    return Emit(None, "{xs}", join=" * ")
+
+
 _ACTIVATIONS = {
     act.ReLU: "ReLU", act.ReLU6: "ReLU6", act.Sigmoid: "Sigmoid", act.Tanh: "Tanh",
     act.GELU: "GELU", act.SiLU: "SiLU", act.Hardswish: "Hardswish", act.Hardsigmoid: "Hardsigmoid",
 }
 
 
-def emit_mul(op, rank: int) -> Emit:
-    return Emit(None, "{xs}", join=" * ")
-
-
 def emit_convtranspose(op: transposed.ConvTranspose, rank: int) -> Emit:
-    pairs = [("kernel_size", _axes(op.kernel))]
-    if set(op.stride) != {1}:
-        pairs.append(("stride", _axes(op.stride)))
-    if any(op.padding):
-        pairs.append(("padding", _axes(op.padding)))
-    if any(op.output_padding):
-        pairs.append(("output_padding", _axes(op.output_padding)))
-    if op.groups != 1:
-        pairs.append(("groups", str(op.groups)))
-    if not op.bias:
-        pairs.append(("bias", "False"))
-    if set(op.dilation) != {1}:
-        pairs.append(("dilation", _axes(op.dilation)))
-    return Emit(f"nn.ConvTranspose{rank}d({op.in_channels}, {op.out_channels}, {_kwargs(pairs)})", "{m}({x})")
+    kwargs = (
+        Kw("kernel_size", _ax(op.kernel, "k")),
+        Kw("stride", _ax(op.stride, "s"), set(op.stride) != {1}),
+        Kw("padding", _ax(op.padding, "p"), any(op.padding)),
+        Kw("output_padding", _ax(op.output_padding, "op"), any(op.output_padding)),
+        Kw("groups", _i(op.groups, attr="g"), op.groups != 1),
+        Kw("bias", Val(bool(op.bias), attr="bias"), not op.bias),
+        Kw("dilation", _ax(op.dilation, "d"), set(op.dilation) != {1}),
+    )
+    module = Ctor(f"nn.ConvTranspose{rank}d", (_i(op.in_channels, IN), _i(op.out_channels, OUT, "out")), kwargs)
+    return Emit(module, "{m}({x})")
 
 
 def emit_upsample(op: resample.Upsample, rank: int) -> Emit:
-    what = f"scale_factor={_float(op.scale)}" if op.scale is not None else f"size={_axes(op.size)}"
-    extra = f", align_corners={op.align_corners}" if op.align_corners is not None else ""
-    return Emit(f"nn.Upsample({what}, mode={op.mode!r}{extra})", "{m}({x})")
+    what = Kw("scale_factor", _f(op.scale)) if op.scale is not None else Kw("size", _ax(op.size))
+    kwargs = (what, Kw("mode", Val(op.mode)), Kw("align_corners", Val(op.align_corners), op.align_corners is not None))
+    return Emit(Ctor("nn.Upsample", (), kwargs), "{m}({x})")
 
 
 def emit_crop(op: resample.Crop, rank: int) -> Emit:
-    axes = ", ".join(f"{o}:{o + n}" for o, n in zip(op.offset, op.size, strict=True))
-    return Emit(None, f"{{x}}[:, :, {axes}]")
+    axes = ", ".join(f"{{{2 * i}}}:{{{2 * i + 1}}}" for i in range(len(op.offset)))
+    values = tuple(Val(v) for o, n in zip(op.offset, op.size, strict=True) for v in (o, o + n))
+    return Emit(None, f"{{x}}[:, :, {axes}]", args=values)
 
 
 def emit_pad(op: resample.Pad, rank: int) -> Emit:
     window = Window((1,) * len(op.padding), (1,) * len(op.padding), op.padding, (1,) * len(op.padding))
     mode = "constant" if op.mode == "zeros" else op.mode
-    extra = f", value={_float(op.value)}" if op.mode == "zeros" and op.value else ""
-    return Emit(None, f"F.pad({{x}}, {_pad_arg(window)}, mode={mode!r}{extra})", True)
+    if op.mode == "zeros" and op.value:
+        return Emit(None, "F.pad({x}, {0}, mode={1}, value={2})", True,
+                    args=(_pad_val(window), Val(mode), _f(op.value)))
+    return Emit(None, "F.pad({x}, {0}, mode={1})", True, args=(_pad_val(window), Val(mode)))
 
 
 def emit_embedding(op: dense.Embedding, rank: int) -> Emit:
-    pad = f", padding_idx={op.padding_idx}" if op.padding_idx is not None else ""
-    # nn.Embedding gives N x L x D; the spec's layout is channels first, D x L.
-    return Emit(f"nn.Embedding({op.vocab}, {op.dim}{pad})", "{m}({x}).transpose(1, 2)")
+    kwargs = (Kw("padding_idx", Val(op.padding_idx), op.padding_idx is not None),)
+    # nn.Embedding gives N x L x D; the spec's layout is channels first, D x L (unless it asks for tokens).
+    return Emit(Ctor("nn.Embedding", (_i(op.vocab, attr="vocab"), _i(op.dim, OUT, "dim")), kwargs),
+                "{m}({x})" if op.tokens else "{m}({x}).transpose(1, 2)")
 
 
 def emit_layernorm(op: norm.LayerNorm, rank: int) -> Emit:
-    pairs = [] if op.eps == 1e-5 else [("eps", _float(op.eps))]
-    if not op.affine:
-        pairs.append(("elementwise_affine", "False"))
-    extra = (", " + _kwargs(pairs)) if pairs else ""
+    kwargs = (_eps(op.eps), Kw("elementwise_affine", Val(bool(op.affine)), not op.affine))
     if op.rank == 0:
-        return Emit(f"nn.LayerNorm({op.channels}{extra})", "{m}({x})")
-    return Emit(f"ChannelLayerNorm({op.channels}{extra})", "{m}({x})", helpers=("ChannelLayerNorm",))
+        return Emit(Ctor("nn.LayerNorm", (_i(op.channels, IN),), kwargs), "{m}({x})")
+    return Emit(Ctor("ChannelLayerNorm", (_i(op.channels, IN),), kwargs), "{m}({x})", helpers=("ChannelLayerNorm",))
 
 
 def emit_groupnorm(op: norm.GroupNorm, rank: int) -> Emit:
-    pairs = [] if op.eps == 1e-5 else [("eps", _float(op.eps))]
-    if not op.affine:
-        pairs.append(("affine", "False"))
-    extra = (", " + _kwargs(pairs)) if pairs else ""
-    return Emit(f"nn.GroupNorm({op.groups}, {op.channels}{extra})", "{m}({x})")
+    kwargs = (_eps(op.eps), Kw("affine", Val(bool(op.affine)), not op.affine))
+    return Emit(Ctor("nn.GroupNorm", (_i(op.groups, attr="g"), _i(op.channels, IN)), kwargs), "{m}({x})")
 
 
 def emit_instancenorm(op: norm.InstanceNorm, rank: int) -> Emit:
-    pairs = [] if op.eps == 1e-5 else [("eps", _float(op.eps))]
-    if op.affine:
-        pairs.append(("affine", "True"))
-    if op.running:
-        pairs.append(("track_running_stats", "True"))
-    extra = (", " + _kwargs(pairs)) if pairs else ""
-    return Emit(f"nn.InstanceNorm{op.rank}d({op.channels}{extra})", "{m}({x})")
+    kwargs = (_eps(op.eps), Kw("affine", Val(bool(op.affine)), bool(op.affine)),
+              Kw("track_running_stats", Val(bool(op.running)), bool(op.running)))
+    return Emit(Ctor(f"nn.InstanceNorm{op.rank}d", (_i(op.channels, IN),), kwargs), "{m}({x})")
 
 
 def emit_layerscale(op: norm.LayerScale, rank: int) -> Emit:
-    return Emit(f"LayerScale({op.channels}, {_float(op.init)}, {op.rank})", "{m}({x})", helpers=("LayerScale",))
+    module = Ctor("LayerScale", (_i(op.channels, IN), _f(op.init), _i(op.rank)))
+    return Emit(module, "{m}({x})", helpers=("LayerScale",))
 
 
 def emit_stochasticdepth(op: norm.StochasticDepth, rank: int) -> Emit:
-    return Emit(f"StochasticDepth({_float(op.p)}, {op.mode!r})", "{m}({x})", helpers=("StochasticDepth",))
+    return Emit(Ctor("StochasticDepth", (_f(op.p), Val(op.mode))), "{m}({x})", helpers=("StochasticDepth",))
 
 
 def emit_reshape(op: reshape.Reshape, rank: int) -> Emit:
-    return Emit(None, f"{{x}}.reshape({{x}}.shape[0], {', '.join(map(str, op.shape))})")
+    return Emit(None, "{x}.reshape({x}.shape[0], {0})", args=(Val(tuple(op.shape), "join"),))
 
 
 def emit_permute(op: reshape.Permute, rank: int) -> Emit:
-    return Emit(None, f"{{x}}.permute(0, {', '.join(str(i + 1) for i in op.order)})")
+    return Emit(None, "{x}.permute(0, {0})", args=(Val(tuple(i + 1 for i in op.order), "join"),))
 
 
 def emit_shuffle(op: reshape.Shuffle, rank: int) -> Emit:
-    return Emit(None, f"channel_shuffle({{x}}, {op.groups})", helpers=("channel_shuffle",))
+    return Emit(None, "channel_shuffle({x}, {0})", helpers=("channel_shuffle",), args=(_i(op.groups, attr="g"),))
 
 
 def emit_split(op: reshape.Split, rank: int) -> Emit:
-    return Emit(None, f"{{x}}[:, {op.start}:{op.stop}]")
+    return Emit(None, "{x}[:, {0}:{1}]", args=(_i(op.start), _i(op.stop)))
+
 
 # Activations PyTorch can apply in place (as torchvision does after conv/bn).
 INPLACE = frozenset({act.ReLU, act.ReLU6, act.LeakyReLU})
 
 
 def emit_activation(op, rank: int, inplace: bool = False) -> Emit:
-    flag = "inplace=True" if inplace else ""
+    flag = Kw("inplace", Val(bool(inplace)), bool(inplace))
     if isinstance(op, act.LeakyReLU):
-        args = ", ".join(a for a in (_float(op.param), flag) if a)
-        return Emit(f"nn.LeakyReLU({args})", "{m}({x})")
+        return Emit(Ctor("nn.LeakyReLU", (_f(op.param, "slope"),), (flag,)), "{m}({x})")
     if isinstance(op, act.ELU):
-        return Emit(f"nn.ELU(alpha={_float(op.param)})", "{m}({x})")
-    return Emit(f"nn.{_ACTIVATIONS[type(op)]}({flag})", "{m}({x})")
+        return Emit(Ctor("nn.ELU", (), (Kw("alpha", _f(op.param)),)), "{m}({x})")
+    return Emit(Ctor(f"nn.{_ACTIVATIONS[type(op)]}", (), (flag,)), "{m}({x})")
 
 
 EMITTERS = {
@@ -350,6 +328,7 @@ EMITTERS = {
     reshape.Shuffle: emit_shuffle, reshape.Split: emit_split,
     act.Softmax: emit_softmax,
     **{cls: emit_activation for cls in (*_ACTIVATIONS, act.LeakyReLU, act.ELU)},
+    **TOKEN_EMITTERS,
 }
 
 

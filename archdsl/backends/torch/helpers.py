@@ -10,7 +10,10 @@ class ChannelLayerNorm(nn.LayerNorm):
     """LayerNorm over the channels of an N x C x ... map (ConvNeXt's LayerNorm2d)."""
 
     def forward(self, x):
-        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+        # permute with non-negative axes: movedim(1, -1) exports an ONNX Transpose onnxruntime refuses
+        last = x.ndim - 1
+        y = super().forward(x.permute(0, *range(2, x.ndim), 1))
+        return y.permute(0, last, *range(1, last))
 ''',
     "LayerScale": '''
 class LayerScale(nn.Module):
@@ -39,6 +42,13 @@ class StochasticDepth(nn.Module):
         noise = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(survival)
         return x * noise.div_(survival) if survival > 0.0 else x * noise
 ''',
+    "make_divisible": '''
+def make_divisible(v, divisor, min_value=None):
+    """torchvision's _make_divisible: the nearest multiple of divisor, never 10% below v."""
+    min_value = divisor if min_value is None else min_value
+    new = max(min_value, int(v + divisor / 2) // divisor * divisor)
+    return new + divisor if new < 0.9 * v else new
+''',
     "channel_shuffle": '''
 def channel_shuffle(x, groups):
     """ShuffleNet's channel shuffle: g groups of C/g channels, interleaved."""
@@ -46,6 +56,11 @@ def channel_shuffle(x, groups):
     return x.reshape(n, groups, c // groups, *x.shape[2:]).transpose(1, 2).reshape(x.shape)
 ''',
 }
+
+
+from archdsl.backends.torch.helpers_attention import ATTENTION_HELPERS  # noqa: E402
+
+HELPERS.update(ATTENTION_HELPERS)
 
 
 def helper_source(names) -> list[str]:
