@@ -21,7 +21,13 @@ LAYERS = ["conv {c} k={k}", "conv {c} k={k} s={s} p={p}", "conv {c} k={k} p=same
           "upsample size={a} mode=bilinear", "crop {a}", "pad {p} mode=reflect", "layernorm", "groupnorm {g}",
           "instancenorm affine=true", "layerscale 1e-6", "stochasticdepth 0.{k}", "shuffle {g}", "hardsigmoid",
           "reshape (-1, {c})", "permute (1, 0)", "conv {c} k={k} p=half", "embedding {c} {k}",
-          "conv max({c}, {k}) k={k}", "conv make_divisible({c} * 0.75, 8) k=1", "expect {c}x{k}x{k}"]
+          "conv max({c}, {k}) k={k}", "conv make_divisible({c} * 0.75, 8) k=1", "expect {c}x{k}x{k}",
+          # tokens and attention
+          "tokens", "tokens grid=true", "untokens", "untokens h={k} w={k}", "classtoken", "posembed",
+          "posembed sincos", "select {k}", "tokenpool", "tokenpool max", "attention heads={g}",
+          "attention heads={k} qkv_bias=false dropout=0.{k}", "windowattention {k} heads={g} shift={p}",
+          "windowattention {s} heads={g} pad=true v2=true", "patchmerge", "patchmerge norm=post",
+          "embedding {c} {k} tokens=true"]
 # Values drawn mostly in range, sometimes not: near-valid specs must fail cleanly.
 SMALL = [1, 1, 2, 2, 3, 3, 4, 5, 7, 8, 16]
 ODD = [0, -1, 1000, 99999, 2 ** 40]
@@ -88,7 +94,7 @@ def _graph(rng: random.Random, depth: int, blocks: list[str]) -> str:
         return "residual optional { " + "; ".join(_body(rng, depth + 1, blocks)) + " }"
     if roll < 0.9:
         return rng.choice(["defaults { bn eps=1e-3; conv bias=false }", "output y", f"output z @{ref}",
-                           "crop @" + ref, "upsample like=@" + ref])
+                           "crop @" + ref, "upsample like=@" + ref, f"attention @{ref} heads=2"])
     return f"mul {{ branch {{ }} branch {{ gap; conv {_value(rng)} k=1; hardsigmoid }} }}"
 
 
@@ -103,7 +109,8 @@ def generated_spec(rng: random.Random) -> str:
         header = f"block {name}(c, s=1)" if rng.random() < 0.85 else f"block {name}"
         parts.append(f"{header} {{\n  {body}\n}}")
         blocks.append(name)
-    shape = rng.choice(["3x32x32", "1x28x28", "8x16", "2x8x8x8", "64", "3x7x7", "3x1x1"])
+    shape = rng.choice(["3x32x32", "1x28x28", "8x16", "2x8x8x8", "64", "3x7x7", "3x1x1", "16x8 tokens=true",
+                        "4x4x8 tokens=true"])
     inputs = f"input {shape}" if rng.random() < 0.85 else f"input image {shape}\n  input meta 12"
     body = "\n  ".join(_body(rng, 0, blocks) + _body(rng, 0, blocks))
     parts.append(f"network N {{\n  {inputs}\n  {body}\n}}")

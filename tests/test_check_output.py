@@ -74,8 +74,10 @@ def test_alexnet_224_warning_goes_to_stderr(check, golden):
 
 
 LAYER_KEYS = {"index", "name", "op", "block", "output_shape", "params", "buffers", "macs",
-              "receptive_field", "hyper", "effective_stride"}
-TOTAL_KEYS = {"params", "trainable_params", "buffers", "macs", "flops", "activation_bytes", "param_bytes"}
+              "receptive_field", "hyper", "effective_stride", "inputs", "weight_shape", "neurons"}
+TOTAL_KEYS = {"params", "trainable_params", "buffers", "macs", "flops", "activation_bytes", "param_bytes",
+              "weight_layers", "neurons"}
+DOC_KEYS = {"network", "input", "inputs", "outputs", "layers", "totals", "warnings", "allowed_warnings"}
 
 
 @pytest.mark.parametrize("spec", GALLERY, ids=lambda p: p.stem)
@@ -85,13 +87,15 @@ def test_json_contract(spec, check):
     doc = json.loads(out)
     docs = doc if isinstance(doc, list) else [doc]
     for d in docs:
-        assert set(d) == {"network", "input", "layers", "totals", "warnings"}
+        assert set(d) - {"train"} == DOC_KEYS
         assert isinstance(d["network"], str) and all(isinstance(v, int) for v in d["input"])
-        assert set(d["totals"]) == TOTAL_KEYS
+        # attention's matmuls are reported apart, only where a network has attention
+        assert TOTAL_KEYS <= set(d["totals"]) <= TOTAL_KEYS | {"attention_macs", "macs_with_attention"}
         assert d["totals"]["flops"] == 2 * d["totals"]["macs"]
         assert [layer["index"] for layer in d["layers"]] == list(range(len(d["layers"])))
         for layer in d["layers"]:
-            assert set(layer) == LAYER_KEYS
+            # token and attention layers say which axes they hold, and what attention keeps and costs
+            assert LAYER_KEYS <= set(layer) <= LAYER_KEYS | {"output_axes", "attention_macs", "intermediates"}
             assert isinstance(layer["output_shape"], list)  # without the batch
         assert d["layers"][0]["op"] == "input" and d["layers"][0]["output_shape"] == d["input"]
         assert sum(layer["params"] for layer in d["layers"]) == d["totals"]["params"]
@@ -351,3 +355,35 @@ def test_keras_style_total_counts_bn_moving_statistics():
     assert "Keras's model.summary() counts BatchNorm's moving mean and variance" in text
     plain = archdsl.load(SPECS / "alexnet.arch").summary("text")
     assert "Keras" not in plain
+
+
+TWO_INPUTS = """network Two {
+  input image 3x32x32
+  input meta 12
+  conv 8 k=3 p=1
+  gap; flatten
+  f: fc 4
+  from @meta { fc 4 }
+  add @f
+}
+"""
+
+
+def test_input_option_sets_a_named_input(cli, tmp_path):
+    spec = tmp_path / "two.arch"
+    spec.write_text(TWO_INPUTS)
+    code, out, _ = cli("check", str(spec), "-f", "json", "--input", "image=3x64x64", "--input", "meta=20")
+    assert code == 0
+    doc = json.loads(out)
+    assert [(i["name"], i["shape"]) for i in doc["inputs"]] == [("image", [3, 64, 64]), ("meta", [20])]
+    code, out, _ = cli("check", str(spec), "-f", "json", "--input", "3x16x16")  # unnamed: the first input
+    assert code == 0 and json.loads(out)["inputs"][0]["shape"] == [3, 16, 16]
+
+
+def test_input_option_with_an_unknown_name_is_a_usage_error(cli, tmp_path):
+    spec = tmp_path / "two.arch"
+    spec.write_text(TWO_INPUTS)
+    code, _, err = cli("check", str(spec), "--input", "imag=3x64x64")
+    assert code == 2 and "no input named imag (its inputs: image, meta)" in err
+    code, _, err = cli("check", str(spec), "--input", "3x8x8", "--input", "3x9x9")
+    assert code == 2 and "name the others" in err

@@ -74,7 +74,9 @@ def test_rows_add_up_to_totals(spec):
         assert sum(layer.params for layer in net.layers) == t.params
         assert sum(layer.buffers for layer in net.layers) == t.buffers
         assert sum(layer.macs for layer in net.layers) == t.macs
-        elements = sum(_numel(layer.output_shape) for layer in net.layers[1:])
+        assert sum(layer.attention_macs for layer in net.layers) == t.attention_macs
+        # every output, and what attention keeps besides it (its maps) for backward
+        elements = sum(_numel(layer.output_shape) + layer.intermediates for layer in net.layers[1:])
         assert elements == t.activation_elements
         d = net.to_dict()
         assert d["totals"]["activation_bytes"] == 4 * elements

@@ -18,7 +18,7 @@ from tests.conftest import ROOT
 
 KINDS = sorted(set(REGISTRY.values()) | set(MERGES.values()), key=lambda cls: cls.keywords[0])
 DOCS = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
-INPUTS = ("3x32x32", "64", "8x16", "2x8x8x8")
+INPUTS = ("3x32x32", "64", "8x16", "2x8x8x8", "16x32 tokens=true", "8x8x32 tokens=true")
 
 
 def _ids(cls):
