@@ -23,7 +23,20 @@ from math import prod
 from archdsl.core.ir import Graph, Node
 from archdsl.core.ops import activation as act
 from archdsl.core.ops import conv, dense, norm, pool, resample, reshape, structure, transposed
-from archdsl.core.shapes import numel
+from archdsl.core.saved_tokens import (
+    CHANNELS_LAST,
+    CONTIGUOUS,
+    DENSE,
+    FEATURES_FIRST,
+    GAPPED,
+    PERMUTED,
+    SEQUENCE_FIRST,
+    TOKEN_SAVES,
+    linear,
+    token_aliases,
+    token_layout,
+)
+from archdsl.core.shapes import is_tokens, numel
 from archdsl.core.window import output_size
 
 FLOAT, LONG, BOOL = 4, 8, 1
@@ -88,6 +101,10 @@ class Plan:
         self.layout[node] = layout_of(node, self.layout[ins[0]] if ins else CONTIGUOUS)
 
     def contiguous(self, node: Node) -> bool:
+        if node.shape is not None and len(node.shape) <= 1:
+            return True  # a flat vector (x[:, i] of tokens, say): N x D reshapes as a view whatever its stride
+        if is_tokens(node.shape):  # token_layout already calls a permutation of size-1 axes contiguous
+            return self.layout[node] == CONTIGUOUS
         return self.layout[node] == CONTIGUOUS or (node.shape is not None and numel(node.shape[1:]) == 1)
 
     def inplace(self, node: Node) -> bool:
@@ -102,18 +119,23 @@ class Plan:
         itemsize = LONG if getattr(base.op, "dtype", "float") == "long" else FLOAT
         return Saved(("tensor", base), what, numel(node.shape), storage_elements(base), itemsize)
 
-    def new(self, node: Node, what: str, elements: int, itemsize: int = FLOAT, per_sample: bool = True) -> Saved:
-        """A tensor made for backward alone (a copy, indices, a mask, statistics)."""
-        return Saved(("new", node, what), what, elements, elements, itemsize, per_sample)
+    def new(self, node: Node, what: str, elements: int, itemsize: int = FLOAT, per_sample: bool = True,
+            storage: int | None = None, of: str | None = None) -> Saved:
+        """A tensor the layer makes (a copy, indices, a mask, statistics); with
+        `of`, a view of `storage` elements that every view `of` the same name shares."""
+        return Saved(("new", node, of or what), what, elements, elements if storage is None else storage, itemsize,
+                     per_sample)
 
 
 # How a tensor is strided, which decides whether flatten and reshape are views
 # and what layout an op's output takes: contiguous; channels last (what
 # ChannelLayerNorm's movedim and embedding's transpose give, and what conv,
 # bn and pooling then keep on a 2-D or 3-D map); another dense permutation
-# (permute); or a view with gaps (a channel split, a crop).
-CONTIGUOUS, CHANNELS_LAST, PERMUTED, GAPPED = "contiguous", "channels last", "permuted", "gapped"
-LAYOUTS = (CONTIGUOUS, CHANNELS_LAST, PERMUTED, GAPPED)
+# (permute); a view with gaps (a channel split, a crop); and for tokens (N x L
+# x D in torch's order), features first (`tokens` on a contiguous map: the
+# memory N x D x L) and sequence first (attention's output: the memory L x N x
+# D). The names are defined in saved_tokens.py, which the token rules need.
+LAYOUTS = (CONTIGUOUS, CHANNELS_LAST, PERMUTED, GAPPED, FEATURES_FIRST, SEQUENCE_FIRST)
 # Element-wise ops allocate their output like their (first) input (dense layouts kept).
 _ELEMENTWISE = (act.Activation, norm.Dropout, norm.LayerScale, norm.StochasticDepth, norm.LocalResponseNorm,
                 structure.Add, structure.Mul)
@@ -128,6 +150,9 @@ def layout_of(node: Node, source: str) -> str:
     rank = len(node.shape) - 1 if node.shape else 0
     if op is None:
         return CONTIGUOUS
+    tokens = token_layout(node, source)
+    if tokens is not None:
+        return tokens
     if isinstance(op, (reshape.Split, resample.Crop)):
         return GAPPED
     if isinstance(op, reshape.Permute):
@@ -139,14 +164,15 @@ def layout_of(node: Node, source: str) -> str:
     if isinstance(op, dense.Embedding) or (isinstance(op, norm.LayerNorm) and op.rank > 0):
         return CHANNELS_LAST
     if isinstance(op, _ELEMENTWISE):
-        return source if source in (CHANNELS_LAST, PERMUTED) else CONTIGUOUS
+        return source if source in DENSE else CONTIGUOUS
     if isinstance(op, pool.AvgPool) or (isinstance(op, pool.AdaptivePool) and op.mode == "avg"):
         if rank == 1:
             return source if source in (CHANNELS_LAST, PERMUTED) else CONTIGUOUS
         return CHANNELS_LAST if source == CHANNELS_LAST and (rank == 2 or isinstance(op, pool.AdaptivePool)) \
             else CONTIGUOUS
     if isinstance(op, _KEEP_CHANNELS_LAST):
-        return CHANNELS_LAST if source == CHANNELS_LAST and rank in (2, 3) else CONTIGUOUS
+        # one channel: channels last and contiguous are the same strides, which torch calls contiguous
+        return CHANNELS_LAST if source == CHANNELS_LAST and rank in (2, 3) and node.shape[0] > 1 else CONTIGUOUS
     return CONTIGUOUS
 
 
@@ -177,6 +203,9 @@ def _aliases(node: Node, plan: Plan) -> bool:
     op = node.op
     if isinstance(op, (structure.Identity, reshape.Permute, reshape.Split, resample.Crop)):
         return True
+    tokens = token_aliases(node, plan.layout[node.inputs[0]])
+    if tokens is not None:
+        return tokens
     if isinstance(op, (dense.Flatten, reshape.Reshape)):
         return plan.contiguous(node.inputs[0])  # a view when it can be, else reshape copies
     if isinstance(op, (norm.Dropout, norm.StochasticDepth)) and op.p == 0:
@@ -298,7 +327,8 @@ def _instancenorm(node: Node, plan: Plan) -> list[Saved]:
 
 
 def _layernorm(node: Node, plan: Plan) -> list[Saved]:
-    positions = numel(node.shape[1:]) if node.op.rank else 1
+    shape = node.shape  # a mean and an inverse std per position (per token), one for a flat vector
+    positions = numel(shape[:-1]) if is_tokens(shape) else numel(shape[1:]) if node.op.rank else 1
     return [*_input(node, plan), plan.new(node, "mean", positions), plan.new(node, "inverse std", positions)]
 
 
@@ -381,7 +411,7 @@ SAVES: dict[type, Rule] = {
     structure.Input: _nothing,
     conv.Conv: _conv,
     transposed.ConvTranspose: _input,
-    dense.Linear: _input,
+    dense.Linear: linear,  # a view of its input, or the copy F.linear folds tokens to (saved_tokens.py)
     dense.Flatten: _nothing,
     dense.Embedding: _embedding,
     pool.Pool: _pool,
@@ -413,6 +443,7 @@ SAVES: dict[type, Rule] = {
     reshape.Permute: _nothing,
     reshape.Shuffle: _nothing,
     reshape.Split: _nothing,
+    **TOKEN_SAVES,  # the token and attention kinds (saved_tokens.py)
 }
 
 
