@@ -35,7 +35,9 @@ def run(args) -> int:
     from archdsl.backends.torch import build
     net = load_one(args.spec, args)
     status = report_warnings([net], args)
-    check_exportable(net, lambda shape: load_one(args.spec, argparse.Namespace(**{**vars(args), "input": shape})))
+    # re-analysed at a suggested size: the first input's, as `--input CxHxW` would set it
+    check_exportable(net, lambda shape: load_one(args.spec,
+                                                 argparse.Namespace(**{**vars(args), "input": [(None, shape)]})))
     model = build(net, softmax=args.softmax, max_param_bytes=args.max_param_bytes, weights=args.weights,
                   key_map=args.key_map)
     shapes = [n.shape for n in net.graph.inputs or [net.graph.input]]
