@@ -20,6 +20,7 @@ from pathlib import Path
 
 from archdsl.errors import ArchError, Diagnostic, UsageError
 from archdsl.importers.model import Layer, Model, axes
+from archdsl.importers.text_file import read_text_file
 from archdsl.source import SourceFile, Span
 
 # -- the text format --------------------------------------------------------------------------------
@@ -209,14 +210,7 @@ _TRAINING_TYPES = {"SoftmaxWithLoss", "Accuracy", "EuclideanLoss", "SigmoidCross
 
 def read_caffe(path: str | Path, *, input_shape=None) -> Model:
     """The layers of a Caffe deploy prototxt."""
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"{path}: no such file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path} is not a readable prototxt ({type(exc).__name__})") from None
-    return read_caffe_text(text, str(path), input_shape=input_shape)
+    return read_caffe_text(read_text_file(path, "prototxt"), str(path), input_shape=input_shape)
 
 
 def read_caffe_text(text: str, name: str = "<prototxt>", *, input_shape=None) -> Model:

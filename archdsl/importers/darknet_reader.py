@@ -21,6 +21,7 @@ from pathlib import Path
 
 from archdsl.errors import ArchError, Diagnostic, UsageError
 from archdsl.importers.model import Layer, Model
+from archdsl.importers.text_file import read_text_file
 from archdsl.source import SourceFile, Span
 
 _ACTIVATIONS = {"leaky": ("leakyrelu", (0.1,)), "relu": ("relu", ()), "logistic": ("sigmoid", ()),
@@ -99,14 +100,7 @@ def _error(span: Span | None, message: str, hint: str | None = None) -> ArchErro
 
 def read_darknet(path: str | Path, *, input_shape=None) -> Model:
     """The layers of a Darknet cfg."""
-    p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"{path}: no such file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path} is not a readable cfg ({type(exc).__name__})") from None
-    return read_darknet_text(text, str(path), input_shape=input_shape)
+    return read_darknet_text(read_text_file(path, "cfg"), str(path), input_shape=input_shape)
 
 
 def read_darknet_text(text: str, name: str = "<cfg>", *, input_shape=None) -> Model:
