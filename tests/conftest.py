@@ -2,9 +2,19 @@
 runs the long fuzzing budget; GPU tests skip where CUDA is absent."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI runs on a fresh checkout without Hypothesis's example database, so random
+# examples would differ from run to run: derandomized, a run is repeatable (a
+# failure fails the same way on every machine). HYPOTHESIS_PROFILE=explore
+# draws new random examples, as a session hunting for bugs should.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"

@@ -98,7 +98,12 @@ class Plan:
         self.grad[node] = requires_grad(node, self.grad)
         alias = ins[0] if ins and _aliases(node, self) else None
         self.base[node] = self.base[alias] if alias is not None else node
-        self.layout[node] = layout_of(node, self.layout[ins[0]] if ins else CONTIGUOUS)
+        source = self.layout[ins[0]] if ins else CONTIGUOUS
+        if isinstance(op, structure.Concat) and len(ins) > 1:
+            # torch.cat keeps channels last only when every input is channels last;
+            # one contiguous (or otherwise strided) input makes the output contiguous
+            source = CHANNELS_LAST if all(self.layout[i] == CHANNELS_LAST for i in ins) else CONTIGUOUS
+        self.layout[node] = layout_of(node, source)
 
     def contiguous(self, node: Node) -> bool:
         if node.shape is not None and len(node.shape) <= 1:
