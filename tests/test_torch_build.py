@@ -70,12 +70,9 @@ def _first(out):
 
 def example_inputs(net, batch: int = 2) -> list:
     """A random batch for each input: floats, or token ids below the vocabulary that reads them."""
-    users = net.graph.consumers()
-    out = []
-    for node in net.graph.inputs:
-        vocab = min((u.op.vocab for u in users[node] if hasattr(u.op, "vocab")), default=None)
-        out.append(torch.randint(0, vocab, (batch, *node.shape)) if vocab else torch.randn(batch, *node.shape))
-    return out
+    vocabs = [(node, net.graph.input_vocab(node)) for node in net.graph.inputs]
+    return [torch.randn(batch, *node.shape) if vocab is None else torch.randint(0, vocab, (batch, *node.shape))
+            for node, vocab in vocabs]
 
 
 def assert_matches_analysis(net, model=None, batch: int = 2, flat: bool = False) -> None:

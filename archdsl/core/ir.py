@@ -138,6 +138,13 @@ class Graph:
     def output(self) -> Node:
         return self.outputs[0] if self.outputs else self.nodes[-1]
 
+    def input_vocab(self, node: Node, default: int = 100) -> int | None:
+        """What a `dtype=long` input may hold, for example batches: ids below the
+        smallest vocabulary that reads it (`default` when none does); None for float data."""
+        if getattr(node.op, "dtype", "float") != "long":
+            return None
+        return min((u.op.vocab for u in self.consumers()[node] if hasattr(u.op, "vocab")), default=default)
+
     def consumers(self) -> dict[Node, list[Node]]:
         users: dict[Node, list[Node]] = {n: [] for n in self.nodes}
         for n in self.nodes:

@@ -61,8 +61,8 @@ def measure_saved(net, batch: int = 2, seed: int = 0) -> Measured:
     inputs = []
     for node in net.graph.inputs:
         shape = (batch, *node.shape)
-        if getattr(node.op, "dtype", "float") == "long":
-            vocab = min((u.op.vocab for u in net.graph.consumers()[node] if hasattr(u.op, "vocab")), default=100)
+        vocab = net.graph.input_vocab(node)
+        if vocab is not None:
             inputs.append(torch.randint(0, vocab, shape))
         else:
             inputs.append(torch.randn(shape))

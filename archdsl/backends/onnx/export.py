@@ -78,14 +78,7 @@ def _input_shapes(input_shape) -> list[tuple[int, ...]]:
 def input_vocabs(net) -> list[int | None]:
     """Per input: None for float data, or the ids a `dtype=long` input may hold (the
     smallest vocabulary that reads it), so that example batches are valid token ids."""
-    users = net.graph.consumers()
-    out = []
-    for node in net.graph.inputs or [net.graph.input]:
-        if getattr(node.op, "dtype", "float") != "long":
-            out.append(None)
-            continue
-        out.append(min((u.op.vocab for u in users[node] if hasattr(u.op, "vocab")), default=2))
-    return out
+    return [net.graph.input_vocab(node, default=2) for node in net.graph.inputs or [net.graph.input]]
 
 
 def _examples(shapes, batch: int, vocabs=None, generator=None) -> list:

@@ -34,8 +34,8 @@ def inplace(node: Node, users) -> bool:
 
 def _example_input(graph: Graph, node: Node) -> str:
     """A random batch of 8 for one input: floats, or token ids below the vocabulary."""
-    if getattr(node.op, "dtype", "float") == "long":
-        vocab = min((u.op.vocab for u in graph.consumers()[node] if hasattr(u.op, "vocab")), default=100)
+    vocab = graph.input_vocab(node)
+    if vocab is not None:
         return f"torch.randint(0, {vocab}, (8, {', '.join(map(str, node.shape))}))"
     return f"torch.randn({', '.join(['8', *(str(d) for d in node.shape)])})"
 

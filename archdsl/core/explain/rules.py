@@ -10,6 +10,7 @@ TensorFlow's `same`, PyTorch's `half`, dilation and transposed convolution.
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from fractions import Fraction
@@ -257,9 +258,7 @@ def linear_steps(node: Node) -> list[Step]:
     fin, fout = V("F_in", op.in_features, r"F_{\text{in}}"), V("F_out", op.out_features, r"F_{\text{out}}")
     params = product(fin, fout) + fout if op.bias else product(fin, fout)
     if op.positions:  # on tokens: the same weights on every token, features last
-        count = 1
-        for p in op.positions:
-            count *= p
+        count = math.prod(op.positions)
         return [
             Step(Topic.SHAPE, "out", given=op.out_features, dims=(len(op.positions),), symbolic=False,
                  note=f"on each of {count:,} tokens, as nn.Linear on the last axis"),

@@ -5,6 +5,8 @@ grid HxWxD, features last; attention's projections are MACs, its two matmuls
 """
 from __future__ import annotations
 
+import math
+
 from archdsl.core.explain.steps import Step, Topic
 from archdsl.core.explain.terms import Num, Paren, Ratio, Round, V, product, total
 from archdsl.core.ir import Node
@@ -66,9 +68,7 @@ def select_steps(node: Node) -> list[Step]:
 
 def tokenpool_steps(node: Node) -> list[Step]:
     op: tokens.TokenPool = node.op
-    count = 1
-    for p in op.positions:
-        count *= p
+    count = math.prod(op.positions)
     return [Step(Topic.SHAPE, "out", given=op.features, dims=(0,), symbolic=False,
                  note=f"the {op.mode} over {count:,} tokens of D features")]
 
