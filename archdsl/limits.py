@@ -2,7 +2,7 @@
 documented default and a CLI flag that raises it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from archdsl.records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

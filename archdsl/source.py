@@ -1,7 +1,9 @@
 """Source text and positions: where every diagnostic points."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from archdsl.records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ Conventions (docs/language.md states them for users):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import ClassVar
 
 from archdsl.core.field import Field
@@ -20,6 +20,7 @@ from archdsl.core.ir import Graph, Node, Scope
 from archdsl.core.ops import GLOBAL, POINTWISE, UNKNOWN
 from archdsl.core.shapes import Shape, is_tokens, numel
 from archdsl.core.tokenfields import token_field
+from archdsl.records import dataclass
 
 BYTES_FP32 = 4
 

@@ -2,7 +2,7 @@
 receptive-field analysis (analysis.py, tokenfields.py) computes per node."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from archdsl.records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

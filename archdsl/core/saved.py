@@ -17,7 +17,6 @@ the rule here says the same; docs/explain.md lists them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from math import prod
 
 from archdsl.core.ir import Graph, Node
@@ -38,6 +37,7 @@ from archdsl.core.saved_tokens import (
 )
 from archdsl.core.shapes import is_tokens, numel
 from archdsl.core.window import output_size
+from archdsl.records import dataclass
 
 FLOAT, LONG, BOOL = 4, 8, 1
 DEVICES = ("cpu", "cuda")

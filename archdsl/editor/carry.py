@@ -10,10 +10,11 @@ definition (any of them may call it); an edit outside any definition (`use`,
 top-level `defaults`) invalidates everything."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from difflib import SequenceMatcher
 
 from archdsl.editor.analysis import Hint, Snapshot
+from archdsl.records import dataclass
 
 STALE = "from the last analysis without errors"
 

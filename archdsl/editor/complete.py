@@ -9,11 +9,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from archdsl.editor.analysis import Snapshot
 from archdsl.editor.lookup import signature, walk_statements
+from archdsl.records import dataclass
 
 KEYWORDS = {
     "repeat": ("repeat ${1:2} {\n\t$0\n}", "repeat N { ... }: the body N times"),

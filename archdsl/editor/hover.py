@@ -3,13 +3,12 @@ and window arithmetic; a block call's signature, doc comment and subtotals;
 a layer kind's attributes."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from archdsl.core import window as W
 from archdsl.core.ir import ScopeKind
 from archdsl.editor.analysis import ARROW, Range, Snapshot, scope_params
 from archdsl.editor.lookup import doc_comment, signature, statement_at, word_at
 from archdsl.frontend import syntax as ast
+from archdsl.records import dataclass
 from archdsl.source import Span
 from archdsl.text import AXIS_NAMES, count_with_rounding, shape_text
 

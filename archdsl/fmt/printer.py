@@ -9,9 +9,11 @@ Comments, blank lines, `;` chains and `\\` continuations come from the text."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from lark import Token, Tree
+
+from archdsl.records import dataclass
 
 INDENT = 2  # spaces per level of braces
 CONTINUATION = 4  # extra spaces on a line continued with `\`

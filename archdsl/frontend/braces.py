@@ -2,7 +2,7 @@
 recovery and wording share (which brace is open, which one was closed where)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from archdsl.records import dataclass
 
 
 def braces(text: str, end: int | None = None):

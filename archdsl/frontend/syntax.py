@@ -4,8 +4,9 @@ Nothing here is evaluated; `lower` turns it into the IR.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from archdsl.records import dataclass
 from archdsl.source import SourceFile, Span
 
 # -- expressions ------------------------------------------------------------

@@ -13,9 +13,9 @@ counts the source has, else archdsl says where they part.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 from archdsl.errors import ArchError, Diagnostic
+from archdsl.records import dataclass
 from archdsl.text import shape_text
 
 

@@ -16,7 +16,7 @@ import copy
 import itertools
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from archdsl.importers.model import Layer, Model, value_text
 from archdsl.importers.structure import (
@@ -31,6 +31,7 @@ from archdsl.importers.structure import (
     layers_of,
     output_of,
 )
+from archdsl.records import dataclass
 
 MAX_WINDOW = 12
 _FACTORS = (2, 3, 4, 6, 8, 16, 32)

@@ -7,7 +7,9 @@ them into statements and fold.py into blocks. Shapes are channels first and
 without the batch, as specs write them."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from archdsl.records import dataclass
 
 MERGES = ("add", "concat", "mul")
 

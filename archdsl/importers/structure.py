@@ -11,9 +11,10 @@ segments, written in order, each continuing the flow or starting `from` a
 labelled tensor."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from archdsl.importers.model import Layer, Model
+from archdsl.records import dataclass
 
 
 @dataclass(eq=False)

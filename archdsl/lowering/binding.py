@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from archdsl.core.ops.base import REQUIRED, Tensor, ValueProblem, Word, long_names
 from archdsl.errors import Fix
 from archdsl.frontend import syntax as ast
 from archdsl.lowering.expressions import INPUT, Context, EvalError, UnknownShape, evaluate, render, show_value
 from archdsl.lowering.reporter import Reporter
+from archdsl.records import dataclass
 from archdsl.source import Span
 
 # Attribute types whose values include bare words (true/false, same/valid, floor/ceil).

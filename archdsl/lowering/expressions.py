@@ -11,11 +11,12 @@ from __future__ import annotations
 import difflib
 import math
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from archdsl.core.ops.base import Kind, Tensor, Word, number_text
 from archdsl.errors import Fix
 from archdsl.frontend import syntax as ast
+from archdsl.records import dataclass
 from archdsl.text import AXIS_LETTERS, dims_text
 
 KNOWN_WORDS = frozenset({"same", "valid", "half", "true", "false"})

@@ -4,9 +4,9 @@ the spec silenced with `# archdsl: allow CODE` kept aside."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from archdsl.errors import Diagnostic, Fix
+from archdsl.records import dataclass
 from archdsl.source import Span
 
 ALLOW = re.compile(r"#\s*archdsl:\s*allow\s+([\w\-, ]+)")

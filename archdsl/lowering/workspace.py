@@ -3,7 +3,6 @@ file, or `std/...` from the bundled library), detects cycles and duplicate
 blocks, then lowers every network."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from archdsl.errors import ArchError, Diagnostic, OptionError
@@ -13,6 +12,7 @@ from archdsl.limits import DEFAULT_LIMITS, Limits
 from archdsl.lowering.layout import file_layouts
 from archdsl.lowering.lowerer import Lowerer
 from archdsl.lowering.stdlib import PREFIX, resolve_std
+from archdsl.records import dataclass
 from archdsl.source import SourceFile
 
 

@@ -2,8 +2,6 @@
 block calls, fast.py), and its figures -- parameters, MACs and memory."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from archdsl.core.memory import OPTIMIZERS
 from archdsl.core.saved import FLOAT, saved_tensors
 from archdsl.core.shapes import numel
@@ -11,6 +9,7 @@ from archdsl.errors import ArchError
 from archdsl.frontend import syntax as ast
 from archdsl.limits import DEFAULT_LIMITS
 from archdsl.lowering.expressions import CHOOSER, EvalError, show_value
+from archdsl.records import dataclass
 from archdsl.sweep.fast import FoldingLowerer, _backward, plan_units
 from archdsl.sweep.space import Space
 

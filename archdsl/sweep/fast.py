@@ -19,7 +19,7 @@ and its input's shape, gradient flag and layout.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from archdsl.core.ir import Graph, Node
 from archdsl.core.ops.activation import Softmax
@@ -28,6 +28,7 @@ from archdsl.core.saved import INPLACE, LONG, Plan, Saved, layout_of, requires_g
 from archdsl.core.shapes import numel
 from archdsl.frontend import syntax as ast
 from archdsl.lowering.lowerer import Lowerer
+from archdsl.records import dataclass
 
 BACKWARD_KINDS = None  # filled lazily from archdsl.core.memory.BACKWARD
 

@@ -13,7 +13,6 @@ there are the same network, and the sweep counts the first of them.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 
 from archdsl.errors import ArchError, Diagnostic
@@ -21,6 +20,7 @@ from archdsl.frontend import syntax as ast
 from archdsl.frontend.parse import parse
 from archdsl.lowering.expressions import SEARCH, Context, EvalError, search_values, show_value
 from archdsl.lowering.workspace import Workspace, read_spec
+from archdsl.records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
+
+from archdsl.records import dataclass
 
 from .package import UsageError
 

@@ -15,10 +15,11 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import pickle
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from archdsl.records import dataclass
 
 from .package import UsageError
 

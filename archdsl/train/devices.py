@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 import torch
+
+from archdsl.records import dataclass
 
 from .package import UsageError
 

@@ -12,11 +12,12 @@ import os
 import subprocess
 import sys
 import warnings
-from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 from torch.utils.data import DistributedSampler
+
+from archdsl.records import dataclass
 
 from .package import UsageError
 

@@ -8,12 +8,12 @@ checkpoint keeps."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 import archdsl
+from archdsl.records import dataclass
 
 from . import checkpoint
 from .data import load_data, read_image

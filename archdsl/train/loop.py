@@ -13,9 +13,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import torch
+
+from archdsl.records import dataclass
 
 from . import distributed
 from .augment import Augmenter

@@ -5,10 +5,10 @@ A mismatch is reported at the spec's `input` line (or its last layer, for
 the classes) with both shapes and the fix, like any other spec error."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
+
+from archdsl.records import dataclass
 
 from .data import DataSet
 from .package import ArchError, Diagnostic

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import base64
 import html
-from dataclasses import dataclass
 
 import numpy as np
+
+from archdsl.records import dataclass
 
 
 @dataclass

@@ -4,7 +4,9 @@ saves during one training forward pass of the built module, through
 oracle of tests/test_memory.py). Imports torch lazily, like every backend."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from archdsl.records import dataclass
 
 
 @dataclass(slots=True)

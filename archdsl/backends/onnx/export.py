@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 from archdsl.atomic import atomic_path, check_writable
 from archdsl.errors import ArchError, Diagnostic, UsageError
+from archdsl.records import dataclass
 from archdsl.text import axes_text
 
 DEFAULT_OPSET = 17

@@ -5,7 +5,7 @@ every fill, and the figure still reads when printed in greyscale (the borders
 differ in lightness)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from archdsl.records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

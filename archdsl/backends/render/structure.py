@@ -4,9 +4,8 @@ in source order); neither looks at labels to guess structure, only at
 `Scope.kind`."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from archdsl.core.ir import Node, Scope, ScopeKind
+from archdsl.records import dataclass
 
 FOLDABLE = (ScopeKind.BLOCK, ScopeKind.REPEAT)
 

@@ -18,9 +18,9 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 
 from archdsl.core.network import Network
+from archdsl.records import dataclass
 
 PT_PER_PX = 0.75
 _NS = re.compile(r"^\{[^}]*\}")

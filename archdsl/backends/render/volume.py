@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 
 from archdsl.backends.render import palette as P
 from archdsl.backends.render.notation import GLYPHS, describe, family, params_text, shape_text
@@ -44,6 +43,7 @@ from archdsl.core.ir import Node, Scope, ScopeKind
 from archdsl.core.network import Network
 from archdsl.core.ops import activation, conv, dense, norm, pool, resample, reshape, structure, transposed
 from archdsl.core.shapes import is_tokens
+from archdsl.records import dataclass
 from archdsl.text import TIMES, count_text
 
 MARGIN, HEADER = 24, 62

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from archdsl.backends.render import palette as P
+from archdsl.records import dataclass
 from archdsl.text import TIMES
 
 FONT_PX = 11

@@ -17,11 +17,11 @@ that wrap to a slide, and the U of an encoder-decoder.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from archdsl.backends.render import dag
 from archdsl.backends.render import palette as P
 from archdsl.backends.render.volume_items import GAP, LINE, Box, Glyph, Item, Seq, joined, kernel, n, text
+from archdsl.records import dataclass
 
 ROW_GAP = 28  # between wrapped rows; the arrow back to the left runs through it
 U_GAP = 34  # between the levels of a U; the pooling and up-sampling arrows run through it

@@ -6,12 +6,11 @@ channels. The token and attention kinds' drawing decisions are here too
 (entries of volume.DRAWN)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from archdsl.backends.render import palette as P
 from archdsl.backends.render.volume_items import FONT_PX, Bar, Box, _cuboid, shade, text
 from archdsl.core.ops import attention, tokens
 from archdsl.core.shapes import is_tokens
+from archdsl.records import dataclass
 
 SHOWN = 5  # slabs drawn before the ellipsis and the last one
 SLAB, STEP = 5.0, 8.0

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from archdsl.core.analysis import BYTES_FP32
 from archdsl.core.ops.conv import Conv
 from archdsl.core.ops.dense import Linear
 from archdsl.core.ops.transposed import ConvTranspose
 from archdsl.core.shapes import numel
+from archdsl.records import dataclass
 from archdsl.text import TIMES, axes_text, dims_text, human_bytes, shape_text
 
 

@@ -1,7 +1,6 @@
 """The rows every table format prints: one per layer, or per folded block."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from archdsl.backends.report.columns import (
@@ -18,6 +17,7 @@ from archdsl.core.analysis import BYTES_FP32, Layer
 from archdsl.core.ir import Scope, ScopeKind
 from archdsl.core.network import Network
 from archdsl.core.shapes import Shape, is_tokens
+from archdsl.records import dataclass
 from archdsl.text import axes_header, count_with_rounding, human_bytes, shape_text
 
 

@@ -5,7 +5,7 @@ generator prints literals and the structured one expressions of a block's
 parameters."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from archdsl.records import dataclass
 
 IN = "in"  # Val.role of a value that is the input's channel (or feature) count
 OUT = "out"  # Val.role of a layer's output channels

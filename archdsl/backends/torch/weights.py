@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from archdsl.backends.torch.names import attribute_path
 from archdsl.errors import ArchError, Diagnostic, UsageError
+from archdsl.records import dataclass
 from archdsl.source import SourceFile
 from archdsl.text import shape_text
 

@@ -10,8 +10,9 @@ every such result against the analysis.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from fractions import Fraction
+
+from archdsl.records import dataclass
 
 MINUS, DOT = "\u2212", "\u00b7"  # − and ·, as printed notes set them
 ATOM, PRODUCT, SUM = 3, 2, 1  # precedence: what needs parentheses inside what

@@ -1,9 +1,8 @@
 """Element-wise activations and softmax."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from archdsl.core.ops.base import Attr, Family, Op, Pointwise, register
+from archdsl.records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

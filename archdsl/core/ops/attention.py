@@ -11,13 +11,13 @@ Softmax, scaling, the bias and the mask count 0, like other element-wise work.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import isqrt
 
 from archdsl.core.ops.base import GLOBAL, UNKNOWN, Attr, Family, Op, ShapeError, Tensor, register
 from archdsl.core.ops.conv import _choices
 from archdsl.core.ops.tokens import require_tokens
 from archdsl.core.shapes import Tokens, describe_rank, is_tokens
+from archdsl.records import dataclass
 from archdsl.text import shape_text
 
 

@@ -10,11 +10,11 @@ an example. docs/architecture.md lists the files a new kind touches.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from archdsl.core.shapes import Shape, describe_rank, is_tokens, spatial_rank
+from archdsl.records import dataclass
 from archdsl.text import dims_text, join_words, shape_text
 
 REQUIRED = object()

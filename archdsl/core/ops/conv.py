@@ -1,7 +1,6 @@
 """Convolution, 1-D/2-D/3-D by the rank of its input."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import prod
 
 from archdsl.core.ops.base import Attr, Family, Op, ShapeError, register
@@ -14,6 +13,7 @@ from archdsl.core.ops.windowed import (
     window_text,
 )
 from archdsl.core.shapes import Shape
+from archdsl.records import dataclass
 
 
 @register

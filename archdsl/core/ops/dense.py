@@ -1,11 +1,11 @@
 """Fully connected layers and flattening."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import prod
 
 from archdsl.core.ops.base import GLOBAL, POINTWISE, Attr, Family, Op, ShapeError, register
 from archdsl.core.shapes import Tokens, is_tokens, spatial_rank
+from archdsl.records import dataclass
 from archdsl.text import shape_text
 
 

@@ -2,10 +2,9 @@
 LRN, layer scale, dropout and stochastic depth."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from archdsl.core.ops.base import Attr, Family, Op, Pointwise, ShapeError, constant_text, register
 from archdsl.core.shapes import describe_rank, is_tokens, spatial_rank
+from archdsl.records import dataclass
 from archdsl.text import shape_text
 
 

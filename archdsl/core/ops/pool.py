@@ -1,8 +1,6 @@
 """Pooling: windowed max/average/min, global and adaptive."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from archdsl.core.ops.base import GLOBAL, Attr, Family, Op, ShapeError, broadcast, register, require_spatial
 from archdsl.core.ops.windowed import (
     Window,
@@ -12,6 +10,7 @@ from archdsl.core.ops.windowed import (
     window_lints,
     window_text,
 )
+from archdsl.records import dataclass
 from archdsl.text import axes_text, dims_text
 
 _WINDOW_ATTRS = (

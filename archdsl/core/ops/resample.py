@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from archdsl.core.ops.base import (
     UNKNOWN,
@@ -15,6 +14,7 @@ from archdsl.core.ops.base import (
     register,
     require_spatial,
 )
+from archdsl.records import dataclass
 from archdsl.text import axes_text, dims_text, shape_text
 
 _MODES = {1: ("nearest", "linear", "nearest-exact"), 2: ("nearest", "bilinear", "bicubic", "nearest-exact"),

@@ -2,11 +2,11 @@
 and the channel split that gives several named parts (`a, b: split 2`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import prod
 
 from archdsl.core.ops.base import UNKNOWN, Attr, Family, Op, Pointwise, ShapeError, register, require_spatial
 from archdsl.core.ops.conv import _choices
+from archdsl.records import dataclass
 from archdsl.text import dims_text, shape_text
 
 

@@ -4,11 +4,11 @@ the grammar's generic `NAME { branch ... }` rule, lowering, codegen and the
 diagrams all look a merge up there."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from archdsl.core.ops.base import Attr, Family, Op, Pointwise, ShapeError, register
 from archdsl.core.shapes import Shape, Tokens, describe_rank, is_tokens, spatial_rank
+from archdsl.records import dataclass
 from archdsl.text import shape_text
 
 

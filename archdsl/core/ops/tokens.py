@@ -12,11 +12,11 @@ markers below say what a kind does to it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import isqrt, prod
 
 from archdsl.core.ops.base import GLOBAL, POINTWISE, Attr, Family, Op, ShapeError, register
 from archdsl.core.shapes import Tokens, describe_rank, is_tokens, spatial_rank
+from archdsl.records import dataclass
 from archdsl.text import dims_text, shape_text
 
 # What `Op.receptive` returns for the kinds between maps and tokens (tokenfields.py).

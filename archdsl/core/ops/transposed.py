@@ -9,11 +9,11 @@ the output, so MACs = numel(input) * (C'/g) * prod(F).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from math import prod
 
 from archdsl.core.ops.base import UNKNOWN, Attr, Family, Op, ShapeError, broadcast, register, require_spatial
 from archdsl.core.ops.conv import _choices
+from archdsl.records import dataclass
 from archdsl.text import AXIS_NAMES, axes_text, dims_text, shape_text
 
 

@@ -1,11 +1,10 @@
 """The kernel/stride/padding/dilation plumbing shared by convolution and pooling."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from archdsl.core import window as W
 from archdsl.core.ops.base import Lint, ShapeError, broadcast, require_spatial
 from archdsl.core.shapes import Shape
+from archdsl.records import dataclass
 from archdsl.text import AXIS_NAMES, axes_text, dims_text, shape_text
 
 
