@@ -1854,12 +1854,12 @@ def _f268(_type_features, _type_size, _type_from_grid, MISSING, _HAS_DEFAULT_FAC
 
 def _f269(_type_file, _type_line, _type_col, _type_end_line, _type_end_col, _type_source, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_source, _return_type):
  def __init__(self,file:_type_file,line:_type_line,col:_type_col,end_line:_type_end_line,end_col:_type_end_col,source:_type_source=_dflt_source)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'file',file)
-  __dataclass_builtins_object__.__setattr__(self,'line',line)
-  __dataclass_builtins_object__.__setattr__(self,'col',col)
-  __dataclass_builtins_object__.__setattr__(self,'end_line',end_line)
-  __dataclass_builtins_object__.__setattr__(self,'end_col',end_col)
-  __dataclass_builtins_object__.__setattr__(self,'source',source)
+  self.file=file
+  self.line=line
+  self.col=col
+  self.end_line=end_line
+  self.end_col=end_col
+  self.source=source
  return __init__
 
 
@@ -2522,10 +2522,10 @@ def _f338(_type_size, _type_alpha, _type_beta, _type_k, MISSING, _HAS_DEFAULT_FA
 
 def _f339(_type_size, _type_jump, _type_start, _type_grid, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_grid, _return_type):
  def __init__(self,size:_type_size,jump:_type_jump,start:_type_start,grid:_type_grid=_dflt_grid)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'size',size)
-  __dataclass_builtins_object__.__setattr__(self,'jump',jump)
-  __dataclass_builtins_object__.__setattr__(self,'start',start)
-  __dataclass_builtins_object__.__setattr__(self,'grid',grid)
+  self.size=size
+  self.jump=jump
+  self.start=start
+  self.grid=grid
  return __init__
 
 
@@ -2739,7 +2739,7 @@ def _f364(cls, FrozenInstanceError):
 
 def _f365(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('file','line','col','end_line','end_col','source',):
+  if type(self) is cls or name in ('graph','warnings','allowed',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2747,7 +2747,7 @@ def _f365(cls, FrozenInstanceError):
 
 def _f366(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('graph','warnings','allowed',):
+  if type(self) is cls or name in ('grid','features','norm','eps',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2755,7 +2755,7 @@ def _f366(cls, FrozenInstanceError):
 
 def _f367(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('grid','features','norm','eps',):
+  if type(self) is cls or name in ('grid','features','window','heads','shift','padded','qkv_bias','proj_bias','dropout','proj_dropout','v2','partition','scale',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2763,7 +2763,7 @@ def _f367(cls, FrozenInstanceError):
 
 def _f368(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('grid','features','window','heads','shift','padded','qkv_bias','proj_bias','dropout','proj_dropout','v2','partition','scale',):
+  if type(self) is cls or name in ('groups',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2771,7 +2771,7 @@ def _f368(cls, FrozenInstanceError):
 
 def _f369(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('groups',):
+  if type(self) is cls or name in ('in_channels','start','stop','index','count',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2779,7 +2779,7 @@ def _f369(cls, FrozenInstanceError):
 
 def _f370(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('in_channels','start','stop','index','count',):
+  if type(self) is cls or name in ('in_features','out_features','bias','positions',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2787,7 +2787,7 @@ def _f370(cls, FrozenInstanceError):
 
 def _f371(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('in_features','out_features','bias','positions',):
+  if type(self) is cls or name in ('inner','up',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2795,7 +2795,7 @@ def _f371(cls, FrozenInstanceError):
 
 def _f372(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('inner','up',):
+  if type(self) is cls or name in ('inner',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2803,7 +2803,7 @@ def _f372(cls, FrozenInstanceError):
 
 def _f373(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('inner',):
+  if type(self) is cls or name in ('kernel','stride','padding','dilation','same',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2811,7 +2811,7 @@ def _f373(cls, FrozenInstanceError):
 
 def _f374(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('kernel','stride','padding','dilation','same',):
+  if type(self) is cls or name in ('key','header','cell','value','csv','numeric','latex','aliases','doc',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2819,7 +2819,7 @@ def _f374(cls, FrozenInstanceError):
 
 def _f375(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('key','header','cell','value','csv','numeric','latex','aliases','doc',):
+  if type(self) is cls or name in ('key','what','elements','storage','itemsize','per_sample',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2827,7 +2827,7 @@ def _f375(cls, FrozenInstanceError):
 
 def _f376(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('key','what','elements','storage','itemsize','per_sample',):
+  if type(self) is cls or name in ('layout','batch',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2835,7 +2835,7 @@ def _f376(cls, FrozenInstanceError):
 
 def _f377(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('layout','batch',):
+  if type(self) is cls or name in ('length','features','index',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2843,7 +2843,7 @@ def _f377(cls, FrozenInstanceError):
 
 def _f378(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('length','features','index',):
+  if type(self) is cls or name in ('length','features','memory_length','memory_features','heads','qkv_bias','proj_bias','dropout','cross',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2851,7 +2851,7 @@ def _f378(cls, FrozenInstanceError):
 
 def _f379(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('length','features','memory_length','memory_features','heads','qkv_bias','proj_bias','dropout','cross',):
+  if type(self) is cls or name in ('length','features','n',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2859,7 +2859,7 @@ def _f379(cls, FrozenInstanceError):
 
 def _f380(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('length','features','n',):
+  if type(self) is cls or name in ('max_layers','max_depth','max_nesting','max_dim','max_param_bytes',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2867,7 +2867,7 @@ def _f380(cls, FrozenInstanceError):
 
 def _f381(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('max_layers','max_depth','max_nesting','max_dim','max_param_bytes',):
+  if type(self) is cls or name in ('message','notes','hint','code',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2875,7 +2875,7 @@ def _f381(cls, FrozenInstanceError):
 
 def _f382(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('message','notes','hint','code',):
+  if type(self) is cls or name in ('message','where','hint',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2883,7 +2883,7 @@ def _f382(cls, FrozenInstanceError):
 
 def _f383(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('message','where','hint',):
+  if type(self) is cls or name in ('mode','channels','output_size',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2891,7 +2891,7 @@ def _f383(cls, FrozenInstanceError):
 
 def _f384(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('mode','channels','output_size',):
+  if type(self) is cls or name in ('mode','channels','rank',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2899,7 +2899,7 @@ def _f384(cls, FrozenInstanceError):
 
 def _f385(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('mode','channels','rank',):
+  if type(self) is cls or name in ('mode','channels','window','rounding','include_pad','in_size',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2907,7 +2907,7 @@ def _f385(cls, FrozenInstanceError):
 
 def _f386(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('mode','channels','window','rounding','include_pad','in_size',):
+  if type(self) is cls or name in ('name','args',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2915,7 +2915,7 @@ def _f386(cls, FrozenInstanceError):
 
 def _f387(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('name','args',):
+  if type(self) is cls or name in ('name','type','default','aliases','positional','doc','choices',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2923,7 +2923,7 @@ def _f387(cls, FrozenInstanceError):
 
 def _f388(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('name','type','default','aliases','positional','doc','choices',):
+  if type(self) is cls or name in ('name','v','tex',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2931,7 +2931,7 @@ def _f388(cls, FrozenInstanceError):
 
 def _f389(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('name','v','tex',):
+  if type(self) is cls or name in ('num','den',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2939,7 +2939,7 @@ def _f389(cls, FrozenInstanceError):
 
 def _f390(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('num','den',):
+  if type(self) is cls or name in ('open','suspect','stray',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2947,7 +2947,7 @@ def _f390(cls, FrozenInstanceError):
 
 def _f391(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('open','suspect','stray',):
+  if type(self) is cls or name in ('optimizer','schedule','loss','early_stop','clip','augment','batch','epochs','seed','validation','spans',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2955,7 +2955,7 @@ def _f391(cls, FrozenInstanceError):
 
 def _f392(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('optimizer','schedule','loss','early_stop','clip','augment','batch','epochs','seed','validation','spans',):
+  if type(self) is cls or name in ('order',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2963,7 +2963,7 @@ def _f392(cls, FrozenInstanceError):
 
 def _f393(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('order',):
+  if type(self) is cls or name in ('out_channels','in_channels','kernel','stride','padding','output_padding','dilation','groups','bias',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2971,7 +2971,7 @@ def _f393(cls, FrozenInstanceError):
 
 def _f394(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('out_channels','in_channels','kernel','stride','padding','output_padding','dilation','groups','bias',):
+  if type(self) is cls or name in ('out_channels','in_channels','window','groups','bias',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2979,7 +2979,7 @@ def _f394(cls, FrozenInstanceError):
 
 def _f395(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('out_channels','in_channels','window','groups','bias',):
+  if type(self) is cls or name in ('p','mode',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2987,7 +2987,7 @@ def _f395(cls, FrozenInstanceError):
 
 def _f396(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('p','mode',):
+  if type(self) is cls or name in ('p',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -2995,7 +2995,7 @@ def _f396(cls, FrozenInstanceError):
 
 def _f397(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('p',):
+  if type(self) is cls or name in ('param',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -3003,7 +3003,7 @@ def _f397(cls, FrozenInstanceError):
 
 def _f398(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('param',):
+  if type(self) is cls or name in ('parts',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -3011,7 +3011,7 @@ def _f398(cls, FrozenInstanceError):
 
 def _f399(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('parts',):
+  if type(self) is cls or name in ('positions','features','mode',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -3019,7 +3019,7 @@ def _f399(cls, FrozenInstanceError):
 
 def _f400(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('positions','features','mode',):
+  if type(self) is cls or name in ('residual',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -3027,7 +3027,7 @@ def _f400(cls, FrozenInstanceError):
 
 def _f401(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('residual',):
+  if type(self) is cls or name in ('shape','dtype',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -3035,7 +3035,7 @@ def _f401(cls, FrozenInstanceError):
 
 def _f402(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('shape','dtype',):
+  if type(self) is cls or name in ('shape',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -3043,7 +3043,7 @@ def _f402(cls, FrozenInstanceError):
 
 def _f403(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('shape',):
+  if type(self) is cls or name in ('size','alpha','beta','k',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -3051,7 +3051,7 @@ def _f403(cls, FrozenInstanceError):
 
 def _f404(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('size','alpha','beta','k',):
+  if type(self) is cls or name in ('span','text',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -3059,7 +3059,7 @@ def _f404(cls, FrozenInstanceError):
 
 def _f405(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('size','jump','start','grid',):
+  if type(self) is cls or name in ('topic','quantity','term','given','note','axes','tex','symbolic','dims','rule',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -3067,7 +3067,7 @@ def _f405(cls, FrozenInstanceError):
 
 def _f406(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('span','text',):
+  if type(self) is cls or name in ('v',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -3075,7 +3075,7 @@ def _f406(cls, FrozenInstanceError):
 
 def _f407(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('topic','quantity','term','given','note','axes','tex','symbolic','dims','rule',):
+  if type(self) is cls or name in ('vocab','dim','padding_idx','tokens',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
@@ -3083,29 +3083,13 @@ def _f407(cls, FrozenInstanceError):
 
 def _f408(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('v',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-
-
-def _f409(cls, FrozenInstanceError):
- def __delattr__(self,name):
-  if type(self) is cls or name in ('vocab','dim','padding_idx','tokens',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-
-
-def _f410(cls, FrozenInstanceError):
- def __delattr__(self,name):
   if type(self) is cls or name in ():
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
 
 
-def _f411(cls, FrozenInstanceError):
+def _f409(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('channels','groups','eps','affine',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3113,7 +3097,7 @@ def _f411(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f412(cls, FrozenInstanceError):
+def _f410(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('channels','offset','size',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3121,7 +3105,7 @@ def _f412(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f413(cls, FrozenInstanceError):
+def _f411(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('channels','padding','mode','value',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3129,7 +3113,7 @@ def _f413(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f414(cls, FrozenInstanceError):
+def _f412(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('channels','positions','grid',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3137,7 +3121,7 @@ def _f414(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f415(cls, FrozenInstanceError):
+def _f413(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('channels','rank','eps','affine','running',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3145,7 +3129,7 @@ def _f415(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f416(cls, FrozenInstanceError):
+def _f414(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('channels','rank','eps','affine','tokens',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3153,7 +3137,7 @@ def _f416(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f417(cls, FrozenInstanceError):
+def _f415(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('channels','rank','eps','momentum','affine',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3161,7 +3145,7 @@ def _f417(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f418(cls, FrozenInstanceError):
+def _f416(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('channels','rank','init',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3169,7 +3153,7 @@ def _f418(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f419(cls, FrozenInstanceError):
+def _f417(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('channels','size','scale','mode','align_corners',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3177,7 +3161,7 @@ def _f419(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f420(cls, FrozenInstanceError):
+def _f418(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('check','default','doc',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3185,7 +3169,7 @@ def _f420(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f421(cls, FrozenInstanceError):
+def _f419(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('doc','example','kinds','default_kind','keys','primary','optional','required',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3193,7 +3177,7 @@ def _f421(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f422(cls, FrozenInstanceError):
+def _f420(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('factors','spaced',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3201,7 +3185,7 @@ def _f422(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f423(cls, FrozenInstanceError):
+def _f421(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('features','size','from_grid',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3209,15 +3193,7 @@ def _f423(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f424(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('file','line','col','end_line','end_col','source',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-
-
-def _f425(cls, FrozenInstanceError):
+def _f422(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('graph','warnings','allowed',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3225,7 +3201,7 @@ def _f425(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f426(cls, FrozenInstanceError):
+def _f423(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('grid','features','norm','eps',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3233,7 +3209,7 @@ def _f426(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f427(cls, FrozenInstanceError):
+def _f424(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('grid','features','window','heads','shift','padded','qkv_bias','proj_bias','dropout','proj_dropout','v2','partition','scale',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3241,7 +3217,7 @@ def _f427(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f428(cls, FrozenInstanceError):
+def _f425(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('groups',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3249,7 +3225,7 @@ def _f428(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f429(cls, FrozenInstanceError):
+def _f426(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('in_channels','start','stop','index','count',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3257,7 +3233,7 @@ def _f429(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f430(cls, FrozenInstanceError):
+def _f427(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('in_features','out_features','bias','positions',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3265,7 +3241,7 @@ def _f430(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f431(cls, FrozenInstanceError):
+def _f428(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('inner','up',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3273,7 +3249,7 @@ def _f431(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f432(cls, FrozenInstanceError):
+def _f429(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('inner',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3281,7 +3257,7 @@ def _f432(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f433(cls, FrozenInstanceError):
+def _f430(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('kernel','stride','padding','dilation','same',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3289,7 +3265,7 @@ def _f433(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f434(cls, FrozenInstanceError):
+def _f431(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('key','header','cell','value','csv','numeric','latex','aliases','doc',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3297,7 +3273,7 @@ def _f434(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f435(cls, FrozenInstanceError):
+def _f432(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('key','what','elements','storage','itemsize','per_sample',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3305,7 +3281,7 @@ def _f435(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f436(cls, FrozenInstanceError):
+def _f433(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('layout','batch',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3313,7 +3289,7 @@ def _f436(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f437(cls, FrozenInstanceError):
+def _f434(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('length','features','index',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3321,7 +3297,7 @@ def _f437(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f438(cls, FrozenInstanceError):
+def _f435(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('length','features','memory_length','memory_features','heads','qkv_bias','proj_bias','dropout','cross',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3329,7 +3305,7 @@ def _f438(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f439(cls, FrozenInstanceError):
+def _f436(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('length','features','n',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3337,7 +3313,7 @@ def _f439(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f440(cls, FrozenInstanceError):
+def _f437(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('max_layers','max_depth','max_nesting','max_dim','max_param_bytes',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3345,7 +3321,7 @@ def _f440(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f441(cls, FrozenInstanceError):
+def _f438(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('message','notes','hint','code',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3353,7 +3329,7 @@ def _f441(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f442(cls, FrozenInstanceError):
+def _f439(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('message','where','hint',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3361,7 +3337,7 @@ def _f442(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f443(cls, FrozenInstanceError):
+def _f440(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('mode','channels','output_size',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3369,7 +3345,7 @@ def _f443(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f444(cls, FrozenInstanceError):
+def _f441(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('mode','channels','rank',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3377,7 +3353,7 @@ def _f444(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f445(cls, FrozenInstanceError):
+def _f442(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('mode','channels','window','rounding','include_pad','in_size',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3385,7 +3361,7 @@ def _f445(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f446(cls, FrozenInstanceError):
+def _f443(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('name','args',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3393,7 +3369,7 @@ def _f446(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f447(cls, FrozenInstanceError):
+def _f444(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('name','type','default','aliases','positional','doc','choices',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3401,7 +3377,7 @@ def _f447(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f448(cls, FrozenInstanceError):
+def _f445(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('name','v','tex',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3409,7 +3385,7 @@ def _f448(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f449(cls, FrozenInstanceError):
+def _f446(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('num','den',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3417,7 +3393,7 @@ def _f449(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f450(cls, FrozenInstanceError):
+def _f447(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('open','suspect','stray',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3425,7 +3401,7 @@ def _f450(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f451(cls, FrozenInstanceError):
+def _f448(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('optimizer','schedule','loss','early_stop','clip','augment','batch','epochs','seed','validation','spans',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3433,7 +3409,7 @@ def _f451(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f452(cls, FrozenInstanceError):
+def _f449(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('order',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3441,7 +3417,7 @@ def _f452(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f453(cls, FrozenInstanceError):
+def _f450(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('out_channels','in_channels','kernel','stride','padding','output_padding','dilation','groups','bias',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3449,7 +3425,7 @@ def _f453(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f454(cls, FrozenInstanceError):
+def _f451(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('out_channels','in_channels','window','groups','bias',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3457,7 +3433,7 @@ def _f454(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f455(cls, FrozenInstanceError):
+def _f452(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('p','mode',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3465,7 +3441,7 @@ def _f455(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f456(cls, FrozenInstanceError):
+def _f453(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('p',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3473,7 +3449,7 @@ def _f456(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f457(cls, FrozenInstanceError):
+def _f454(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('param',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3481,7 +3457,7 @@ def _f457(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f458(cls, FrozenInstanceError):
+def _f455(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('parts',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3489,7 +3465,7 @@ def _f458(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f459(cls, FrozenInstanceError):
+def _f456(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('positions','features','mode',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3497,7 +3473,7 @@ def _f459(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f460(cls, FrozenInstanceError):
+def _f457(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('residual',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3505,7 +3481,7 @@ def _f460(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f461(cls, FrozenInstanceError):
+def _f458(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('shape','dtype',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3513,7 +3489,7 @@ def _f461(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f462(cls, FrozenInstanceError):
+def _f459(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('shape',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3521,7 +3497,7 @@ def _f462(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f463(cls, FrozenInstanceError):
+def _f460(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('size','alpha','beta','k',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3529,15 +3505,7 @@ def _f463(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f464(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('size','jump','start','grid',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-
-
-def _f465(cls, FrozenInstanceError):
+def _f461(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('span','text',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3545,7 +3513,7 @@ def _f465(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f466(cls, FrozenInstanceError):
+def _f462(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('topic','quantity','term','given','note','axes','tex','symbolic','dims','rule',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3553,7 +3521,7 @@ def _f466(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f467(cls, FrozenInstanceError):
+def _f463(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('v',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3561,7 +3529,7 @@ def _f467(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f468(cls, FrozenInstanceError):
+def _f464(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ('vocab','dim','padding_idx','tokens',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3569,7 +3537,7 @@ def _f468(cls, FrozenInstanceError):
  return __setattr__
 
 
-def _f469(cls, FrozenInstanceError):
+def _f465(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
   if type(self) is cls or name in ():
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -3847,7 +3815,7 @@ CODE = {
     "def __create_fn__(_type_doc, _type_example, _type_kinds, _type_default_kind, _type_keys, _type_primary, _type_optional, _type_required, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_kinds, _dflt_default_kind, _dflt_keys, _dflt_primary, _dflt_optional, _dflt_required, _return_type):\n def __init__(self,doc:_type_doc,example:_type_example,kinds:_type_kinds=_dflt_kinds,default_kind:_type_default_kind=_dflt_default_kind,keys:_type_keys=_HAS_DEFAULT_FACTORY,primary:_type_primary=_dflt_primary,optional:_type_optional=_dflt_optional,required:_type_required=_dflt_required)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'doc',doc)\n  __dataclass_builtins_object__.__setattr__(self,'example',example)\n  __dataclass_builtins_object__.__setattr__(self,'kinds',kinds)\n  __dataclass_builtins_object__.__setattr__(self,'default_kind',default_kind)\n  __dataclass_builtins_object__.__setattr__(self,'keys',_dflt_keys() if keys is _HAS_DEFAULT_FACTORY else keys)\n  __dataclass_builtins_object__.__setattr__(self,'primary',primary)\n  __dataclass_builtins_object__.__setattr__(self,'optional',optional)\n  __dataclass_builtins_object__.__setattr__(self,'required',required)\n return __init__": _f266,
     "def __create_fn__(_type_factors, _type_spaced, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_spaced, _return_type):\n def __init__(self,factors:_type_factors,spaced:_type_spaced=_dflt_spaced)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'factors',factors)\n  __dataclass_builtins_object__.__setattr__(self,'spaced',spaced)\n return __init__": _f267,
     "def __create_fn__(_type_features, _type_size, _type_from_grid, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_from_grid, _return_type):\n def __init__(self,features:_type_features,size:_type_size,from_grid:_type_from_grid=_dflt_from_grid)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'features',features)\n  __dataclass_builtins_object__.__setattr__(self,'size',size)\n  __dataclass_builtins_object__.__setattr__(self,'from_grid',from_grid)\n return __init__": _f268,
-    "def __create_fn__(_type_file, _type_line, _type_col, _type_end_line, _type_end_col, _type_source, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_source, _return_type):\n def __init__(self,file:_type_file,line:_type_line,col:_type_col,end_line:_type_end_line,end_col:_type_end_col,source:_type_source=_dflt_source)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'file',file)\n  __dataclass_builtins_object__.__setattr__(self,'line',line)\n  __dataclass_builtins_object__.__setattr__(self,'col',col)\n  __dataclass_builtins_object__.__setattr__(self,'end_line',end_line)\n  __dataclass_builtins_object__.__setattr__(self,'end_col',end_col)\n  __dataclass_builtins_object__.__setattr__(self,'source',source)\n return __init__": _f269,
+    'def __create_fn__(_type_file, _type_line, _type_col, _type_end_line, _type_end_col, _type_source, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_source, _return_type):\n def __init__(self,file:_type_file,line:_type_line,col:_type_col,end_line:_type_end_line,end_col:_type_end_col,source:_type_source=_dflt_source)->_return_type:\n  self.file=file\n  self.line=line\n  self.col=col\n  self.end_line=end_line\n  self.end_col=end_col\n  self.source=source\n return __init__': _f269,
     "def __create_fn__(_type_graph, _type_warnings, _type_allowed, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,graph:_type_graph,warnings:_type_warnings,allowed:_type_allowed)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'graph',graph)\n  __dataclass_builtins_object__.__setattr__(self,'warnings',warnings)\n  __dataclass_builtins_object__.__setattr__(self,'allowed',allowed)\n return __init__": _f270,
     "def __create_fn__(_type_grid, _type_features, _type_norm, _type_eps, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,grid:_type_grid,features:_type_features,norm:_type_norm,eps:_type_eps)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'grid',grid)\n  __dataclass_builtins_object__.__setattr__(self,'features',features)\n  __dataclass_builtins_object__.__setattr__(self,'norm',norm)\n  __dataclass_builtins_object__.__setattr__(self,'eps',eps)\n return __init__": _f271,
     "def __create_fn__(_type_grid, _type_features, _type_window, _type_heads, _type_shift, _type_padded, _type_qkv_bias, _type_proj_bias, _type_dropout, _type_proj_dropout, _type_v2, _type_partition, _type_scale, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_partition, _dflt_scale, _return_type):\n def __init__(self,grid:_type_grid,features:_type_features,window:_type_window,heads:_type_heads,shift:_type_shift,padded:_type_padded,qkv_bias:_type_qkv_bias,proj_bias:_type_proj_bias,dropout:_type_dropout,proj_dropout:_type_proj_dropout,v2:_type_v2,partition:_type_partition=_dflt_partition,scale:_type_scale=_dflt_scale)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'grid',grid)\n  __dataclass_builtins_object__.__setattr__(self,'features',features)\n  __dataclass_builtins_object__.__setattr__(self,'window',window)\n  __dataclass_builtins_object__.__setattr__(self,'heads',heads)\n  __dataclass_builtins_object__.__setattr__(self,'shift',shift)\n  __dataclass_builtins_object__.__setattr__(self,'padded',padded)\n  __dataclass_builtins_object__.__setattr__(self,'qkv_bias',qkv_bias)\n  __dataclass_builtins_object__.__setattr__(self,'proj_bias',proj_bias)\n  __dataclass_builtins_object__.__setattr__(self,'dropout',dropout)\n  __dataclass_builtins_object__.__setattr__(self,'proj_dropout',proj_dropout)\n  __dataclass_builtins_object__.__setattr__(self,'v2',v2)\n  __dataclass_builtins_object__.__setattr__(self,'partition',partition)\n  __dataclass_builtins_object__.__setattr__(self,'scale',scale)\n return __init__": _f272,
@@ -3917,7 +3885,7 @@ CODE = {
     "def __create_fn__(_type_shape, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,shape:_type_shape)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'shape',shape)\n return __init__": _f336,
     "def __create_fn__(_type_shape, _type_dtype, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_dtype, _return_type):\n def __init__(self,shape:_type_shape,dtype:_type_dtype=_dflt_dtype)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'shape',shape)\n  __dataclass_builtins_object__.__setattr__(self,'dtype',dtype)\n return __init__": _f337,
     "def __create_fn__(_type_size, _type_alpha, _type_beta, _type_k, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,size:_type_size,alpha:_type_alpha,beta:_type_beta,k:_type_k)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'size',size)\n  __dataclass_builtins_object__.__setattr__(self,'alpha',alpha)\n  __dataclass_builtins_object__.__setattr__(self,'beta',beta)\n  __dataclass_builtins_object__.__setattr__(self,'k',k)\n return __init__": _f338,
-    "def __create_fn__(_type_size, _type_jump, _type_start, _type_grid, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_grid, _return_type):\n def __init__(self,size:_type_size,jump:_type_jump,start:_type_start,grid:_type_grid=_dflt_grid)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'size',size)\n  __dataclass_builtins_object__.__setattr__(self,'jump',jump)\n  __dataclass_builtins_object__.__setattr__(self,'start',start)\n  __dataclass_builtins_object__.__setattr__(self,'grid',grid)\n return __init__": _f339,
+    'def __create_fn__(_type_size, _type_jump, _type_start, _type_grid, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_grid, _return_type):\n def __init__(self,size:_type_size,jump:_type_jump,start:_type_start,grid:_type_grid=_dflt_grid)->_return_type:\n  self.size=size\n  self.jump=jump\n  self.start=start\n  self.grid=grid\n return __init__': _f339,
     'def __create_fn__(_type_source, _type_uses, _type_blocks, _type_networks, _type_trains, _type_defaults, _type_layouts, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_uses, _dflt_blocks, _dflt_networks, _dflt_trains, _dflt_defaults, _dflt_layouts, _return_type):\n def __init__(self,source:_type_source,uses:_type_uses=_HAS_DEFAULT_FACTORY,blocks:_type_blocks=_HAS_DEFAULT_FACTORY,networks:_type_networks=_HAS_DEFAULT_FACTORY,trains:_type_trains=_HAS_DEFAULT_FACTORY,defaults:_type_defaults=_HAS_DEFAULT_FACTORY,layouts:_type_layouts=_HAS_DEFAULT_FACTORY)->_return_type:\n  self.source=source\n  self.uses=_dflt_uses() if uses is _HAS_DEFAULT_FACTORY else uses\n  self.blocks=_dflt_blocks() if blocks is _HAS_DEFAULT_FACTORY else blocks\n  self.networks=_dflt_networks() if networks is _HAS_DEFAULT_FACTORY else networks\n  self.trains=_dflt_trains() if trains is _HAS_DEFAULT_FACTORY else trains\n  self.defaults=_dflt_defaults() if defaults is _HAS_DEFAULT_FACTORY else defaults\n  self.layouts=_dflt_layouts() if layouts is _HAS_DEFAULT_FACTORY else layouts\n return __init__': _f340,
     'def __create_fn__(_type_span, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,span:_type_span)->_return_type:\n  self.span=span\n return __init__': _f341,
     "def __create_fn__(_type_span, _type_text, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,span:_type_span,text:_type_text)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'span',span)\n  __dataclass_builtins_object__.__setattr__(self,'text',text)\n return __init__": _f342,
@@ -3943,109 +3911,105 @@ CODE = {
     'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'doc\',\'example\',\'kinds\',\'default_kind\',\'keys\',\'primary\',\'optional\',\'required\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f362,
     'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'factors\',\'spaced\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f363,
     'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'features\',\'size\',\'from_grid\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f364,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'file\',\'line\',\'col\',\'end_line\',\'end_col\',\'source\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f365,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'graph\',\'warnings\',\'allowed\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f366,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'grid\',\'features\',\'norm\',\'eps\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f367,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'grid\',\'features\',\'window\',\'heads\',\'shift\',\'padded\',\'qkv_bias\',\'proj_bias\',\'dropout\',\'proj_dropout\',\'v2\',\'partition\',\'scale\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f368,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'groups\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f369,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'in_channels\',\'start\',\'stop\',\'index\',\'count\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f370,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'in_features\',\'out_features\',\'bias\',\'positions\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f371,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'inner\',\'up\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f372,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'inner\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f373,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'kernel\',\'stride\',\'padding\',\'dilation\',\'same\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f374,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'key\',\'header\',\'cell\',\'value\',\'csv\',\'numeric\',\'latex\',\'aliases\',\'doc\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f375,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'key\',\'what\',\'elements\',\'storage\',\'itemsize\',\'per_sample\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f376,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'layout\',\'batch\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f377,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'length\',\'features\',\'index\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f378,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'length\',\'features\',\'memory_length\',\'memory_features\',\'heads\',\'qkv_bias\',\'proj_bias\',\'dropout\',\'cross\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f379,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'length\',\'features\',\'n\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f380,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'max_layers\',\'max_depth\',\'max_nesting\',\'max_dim\',\'max_param_bytes\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f381,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'message\',\'notes\',\'hint\',\'code\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f382,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'message\',\'where\',\'hint\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f383,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'mode\',\'channels\',\'output_size\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f384,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'mode\',\'channels\',\'rank\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f385,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'mode\',\'channels\',\'window\',\'rounding\',\'include_pad\',\'in_size\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f386,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'args\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f387,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'type\',\'default\',\'aliases\',\'positional\',\'doc\',\'choices\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f388,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'v\',\'tex\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f389,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'num\',\'den\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f390,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'open\',\'suspect\',\'stray\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f391,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'optimizer\',\'schedule\',\'loss\',\'early_stop\',\'clip\',\'augment\',\'batch\',\'epochs\',\'seed\',\'validation\',\'spans\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f392,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'order\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f393,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'out_channels\',\'in_channels\',\'kernel\',\'stride\',\'padding\',\'output_padding\',\'dilation\',\'groups\',\'bias\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f394,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'out_channels\',\'in_channels\',\'window\',\'groups\',\'bias\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f395,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'p\',\'mode\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f396,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'p\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f397,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'param\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f398,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'parts\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f399,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'positions\',\'features\',\'mode\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f400,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'residual\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f401,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'shape\',\'dtype\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f402,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'shape\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f403,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'size\',\'alpha\',\'beta\',\'k\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f404,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'size\',\'jump\',\'start\',\'grid\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f405,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'span\',\'text\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f406,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'topic\',\'quantity\',\'term\',\'given\',\'note\',\'axes\',\'tex\',\'symbolic\',\'dims\',\'rule\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f407,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'v\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f408,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'vocab\',\'dim\',\'padding_idx\',\'tokens\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f409,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in ():\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f410,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'groups\',\'eps\',\'affine\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f411,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'offset\',\'size\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f412,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'padding\',\'mode\',\'value\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f413,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'positions\',\'grid\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f414,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'rank\',\'eps\',\'affine\',\'running\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f415,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'rank\',\'eps\',\'affine\',\'tokens\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f416,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'rank\',\'eps\',\'momentum\',\'affine\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f417,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'rank\',\'init\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f418,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'size\',\'scale\',\'mode\',\'align_corners\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f419,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'check\',\'default\',\'doc\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f420,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'doc\',\'example\',\'kinds\',\'default_kind\',\'keys\',\'primary\',\'optional\',\'required\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f421,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'factors\',\'spaced\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f422,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'features\',\'size\',\'from_grid\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f423,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'file\',\'line\',\'col\',\'end_line\',\'end_col\',\'source\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f424,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'graph\',\'warnings\',\'allowed\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f425,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'grid\',\'features\',\'norm\',\'eps\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f426,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'grid\',\'features\',\'window\',\'heads\',\'shift\',\'padded\',\'qkv_bias\',\'proj_bias\',\'dropout\',\'proj_dropout\',\'v2\',\'partition\',\'scale\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f427,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'groups\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f428,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'in_channels\',\'start\',\'stop\',\'index\',\'count\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f429,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'in_features\',\'out_features\',\'bias\',\'positions\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f430,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'inner\',\'up\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f431,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'inner\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f432,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'kernel\',\'stride\',\'padding\',\'dilation\',\'same\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f433,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'key\',\'header\',\'cell\',\'value\',\'csv\',\'numeric\',\'latex\',\'aliases\',\'doc\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f434,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'key\',\'what\',\'elements\',\'storage\',\'itemsize\',\'per_sample\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f435,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'layout\',\'batch\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f436,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'length\',\'features\',\'index\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f437,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'length\',\'features\',\'memory_length\',\'memory_features\',\'heads\',\'qkv_bias\',\'proj_bias\',\'dropout\',\'cross\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f438,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'length\',\'features\',\'n\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f439,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'max_layers\',\'max_depth\',\'max_nesting\',\'max_dim\',\'max_param_bytes\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f440,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'message\',\'notes\',\'hint\',\'code\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f441,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'message\',\'where\',\'hint\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f442,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'mode\',\'channels\',\'output_size\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f443,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'mode\',\'channels\',\'rank\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f444,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'mode\',\'channels\',\'window\',\'rounding\',\'include_pad\',\'in_size\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f445,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'args\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f446,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'type\',\'default\',\'aliases\',\'positional\',\'doc\',\'choices\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f447,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'v\',\'tex\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f448,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'num\',\'den\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f449,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'open\',\'suspect\',\'stray\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f450,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'optimizer\',\'schedule\',\'loss\',\'early_stop\',\'clip\',\'augment\',\'batch\',\'epochs\',\'seed\',\'validation\',\'spans\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f451,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'order\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f452,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'out_channels\',\'in_channels\',\'kernel\',\'stride\',\'padding\',\'output_padding\',\'dilation\',\'groups\',\'bias\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f453,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'out_channels\',\'in_channels\',\'window\',\'groups\',\'bias\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f454,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'p\',\'mode\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f455,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'p\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f456,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'param\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f457,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'parts\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f458,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'positions\',\'features\',\'mode\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f459,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'residual\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f460,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'shape\',\'dtype\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f461,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'shape\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f462,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'size\',\'alpha\',\'beta\',\'k\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f463,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'size\',\'jump\',\'start\',\'grid\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f464,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'span\',\'text\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f465,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'topic\',\'quantity\',\'term\',\'given\',\'note\',\'axes\',\'tex\',\'symbolic\',\'dims\',\'rule\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f466,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'v\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f467,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'vocab\',\'dim\',\'padding_idx\',\'tokens\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f468,
-    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in ():\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f469,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'graph\',\'warnings\',\'allowed\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f365,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'grid\',\'features\',\'norm\',\'eps\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f366,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'grid\',\'features\',\'window\',\'heads\',\'shift\',\'padded\',\'qkv_bias\',\'proj_bias\',\'dropout\',\'proj_dropout\',\'v2\',\'partition\',\'scale\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f367,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'groups\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f368,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'in_channels\',\'start\',\'stop\',\'index\',\'count\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f369,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'in_features\',\'out_features\',\'bias\',\'positions\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f370,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'inner\',\'up\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f371,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'inner\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f372,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'kernel\',\'stride\',\'padding\',\'dilation\',\'same\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f373,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'key\',\'header\',\'cell\',\'value\',\'csv\',\'numeric\',\'latex\',\'aliases\',\'doc\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f374,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'key\',\'what\',\'elements\',\'storage\',\'itemsize\',\'per_sample\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f375,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'layout\',\'batch\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f376,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'length\',\'features\',\'index\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f377,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'length\',\'features\',\'memory_length\',\'memory_features\',\'heads\',\'qkv_bias\',\'proj_bias\',\'dropout\',\'cross\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f378,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'length\',\'features\',\'n\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f379,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'max_layers\',\'max_depth\',\'max_nesting\',\'max_dim\',\'max_param_bytes\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f380,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'message\',\'notes\',\'hint\',\'code\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f381,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'message\',\'where\',\'hint\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f382,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'mode\',\'channels\',\'output_size\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f383,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'mode\',\'channels\',\'rank\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f384,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'mode\',\'channels\',\'window\',\'rounding\',\'include_pad\',\'in_size\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f385,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'args\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f386,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'type\',\'default\',\'aliases\',\'positional\',\'doc\',\'choices\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f387,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'v\',\'tex\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f388,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'num\',\'den\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f389,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'open\',\'suspect\',\'stray\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f390,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'optimizer\',\'schedule\',\'loss\',\'early_stop\',\'clip\',\'augment\',\'batch\',\'epochs\',\'seed\',\'validation\',\'spans\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f391,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'order\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f392,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'out_channels\',\'in_channels\',\'kernel\',\'stride\',\'padding\',\'output_padding\',\'dilation\',\'groups\',\'bias\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f393,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'out_channels\',\'in_channels\',\'window\',\'groups\',\'bias\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f394,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'p\',\'mode\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f395,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'p\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f396,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'param\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f397,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'parts\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f398,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'positions\',\'features\',\'mode\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f399,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'residual\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f400,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'shape\',\'dtype\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f401,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'shape\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f402,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'size\',\'alpha\',\'beta\',\'k\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f403,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'span\',\'text\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f404,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'topic\',\'quantity\',\'term\',\'given\',\'note\',\'axes\',\'tex\',\'symbolic\',\'dims\',\'rule\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f405,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'v\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f406,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'vocab\',\'dim\',\'padding_idx\',\'tokens\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f407,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in ():\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__': _f408,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'groups\',\'eps\',\'affine\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f409,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'offset\',\'size\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f410,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'padding\',\'mode\',\'value\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f411,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'positions\',\'grid\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f412,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'rank\',\'eps\',\'affine\',\'running\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f413,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'rank\',\'eps\',\'affine\',\'tokens\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f414,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'rank\',\'eps\',\'momentum\',\'affine\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f415,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'rank\',\'init\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f416,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'channels\',\'size\',\'scale\',\'mode\',\'align_corners\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f417,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'check\',\'default\',\'doc\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f418,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'doc\',\'example\',\'kinds\',\'default_kind\',\'keys\',\'primary\',\'optional\',\'required\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f419,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'factors\',\'spaced\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f420,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'features\',\'size\',\'from_grid\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f421,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'graph\',\'warnings\',\'allowed\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f422,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'grid\',\'features\',\'norm\',\'eps\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f423,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'grid\',\'features\',\'window\',\'heads\',\'shift\',\'padded\',\'qkv_bias\',\'proj_bias\',\'dropout\',\'proj_dropout\',\'v2\',\'partition\',\'scale\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f424,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'groups\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f425,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'in_channels\',\'start\',\'stop\',\'index\',\'count\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f426,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'in_features\',\'out_features\',\'bias\',\'positions\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f427,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'inner\',\'up\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f428,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'inner\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f429,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'kernel\',\'stride\',\'padding\',\'dilation\',\'same\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f430,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'key\',\'header\',\'cell\',\'value\',\'csv\',\'numeric\',\'latex\',\'aliases\',\'doc\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f431,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'key\',\'what\',\'elements\',\'storage\',\'itemsize\',\'per_sample\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f432,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'layout\',\'batch\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f433,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'length\',\'features\',\'index\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f434,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'length\',\'features\',\'memory_length\',\'memory_features\',\'heads\',\'qkv_bias\',\'proj_bias\',\'dropout\',\'cross\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f435,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'length\',\'features\',\'n\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f436,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'max_layers\',\'max_depth\',\'max_nesting\',\'max_dim\',\'max_param_bytes\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f437,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'message\',\'notes\',\'hint\',\'code\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f438,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'message\',\'where\',\'hint\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f439,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'mode\',\'channels\',\'output_size\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f440,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'mode\',\'channels\',\'rank\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f441,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'mode\',\'channels\',\'window\',\'rounding\',\'include_pad\',\'in_size\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f442,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'args\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f443,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'type\',\'default\',\'aliases\',\'positional\',\'doc\',\'choices\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f444,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'v\',\'tex\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f445,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'num\',\'den\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f446,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'open\',\'suspect\',\'stray\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f447,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'optimizer\',\'schedule\',\'loss\',\'early_stop\',\'clip\',\'augment\',\'batch\',\'epochs\',\'seed\',\'validation\',\'spans\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f448,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'order\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f449,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'out_channels\',\'in_channels\',\'kernel\',\'stride\',\'padding\',\'output_padding\',\'dilation\',\'groups\',\'bias\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f450,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'out_channels\',\'in_channels\',\'window\',\'groups\',\'bias\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f451,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'p\',\'mode\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f452,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'p\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f453,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'param\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f454,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'parts\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f455,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'positions\',\'features\',\'mode\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f456,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'residual\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f457,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'shape\',\'dtype\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f458,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'shape\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f459,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'size\',\'alpha\',\'beta\',\'k\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f460,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'span\',\'text\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f461,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'topic\',\'quantity\',\'term\',\'given\',\'note\',\'axes\',\'tex\',\'symbolic\',\'dims\',\'rule\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f462,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'v\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f463,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'vocab\',\'dim\',\'padding_idx\',\'tokens\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f464,
+    'def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in ():\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__': _f465,
 }

@@ -6,10 +6,14 @@ from dataclasses import field
 from archdsl.records import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Span:
     """A region of a source file; lines and columns are 1-based, `end_col` exclusive.
-    `source` lets a diagnostic quote the line without a lookup table."""
+    `source` lets a diagnostic quote the line without a lookup table.
+
+    Treated as immutable (nothing assigns to a span; equal spans hash alike) but
+    not declared frozen: a frozen class's `__init__` sets each field through
+    `object.__setattr__`, five times the cost, and parsing makes a span per token."""
 
     file: str
     line: int

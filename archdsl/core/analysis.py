@@ -99,6 +99,13 @@ class Totals:
         if s.node.op is not None and s.node.keyword != "input":
             self.activation_elements += numel(s.node.shape) + s.intermediates
 
+    def merge(self, other: Totals) -> None:
+        self.params += other.params
+        self.buffers += other.buffers
+        self.macs += other.macs
+        self.attention_macs += other.attention_macs
+        self.activation_elements += other.activation_elements
+
 
 @dataclass(slots=True)
 class Analysis:
@@ -125,36 +132,42 @@ def receptive_fields(graph: Graph) -> dict[Node, Field | None]:
     wider than the widest input when the inputs are offset. Global layers see
     their whole input."""
     result: dict[Node, Field | None] = {}
+    windows: dict[tuple, object] = {}  # (op, input shapes) -> its window: alike layers share both
     for node in graph.nodes:
-        if node.keyword == "input" and node.shape is not None:
-            rank = len(node.shape) - 1
-            grid = tuple(node.shape[:-1]) if is_tokens(node.shape) else None  # token i is input token i
+        shape = node.shape
+        if node.keyword == "input" and shape is not None:
+            rank = len(shape) - 1
+            grid = tuple(shape[:-1]) if is_tokens(shape) else None  # token i is input token i
             result[node] = Field((1,) * rank, (1,) * rank, (0,) * rank, grid) if rank else None
             continue
         ins = [result.get(i) for i in node.inputs]
-        if not ins or any(i is None for i in ins) or node.op is None:
+        if not ins or node.op is None or (ins[0] is None if len(ins) == 1 else any(i is None for i in ins)):
             result[node] = None
             continue
-        if is_tokens(node.shape) or any(is_tokens(s) for s in node.in_shapes):
+        in_shapes = [i.shape for i in node.inputs]
+        if is_tokens(shape) or any(is_tokens(s) for s in in_shapes):
             result[node] = token_field(node, ins)
             continue
-        field_ = ins[0] if len(ins) == 1 else _union(ins, node.shape, node.in_shapes)
+        field_ = ins[0] if len(ins) == 1 else _union(ins, shape, in_shapes)
         if field_ is None:
             result[node] = None
             continue
-        size, jump, start = field_.size, field_.jump, field_.start
-        window = node.op.receptive(node.in_shapes)
+        key = (id(node.op), *in_shapes)
+        window = windows.get(key)
+        if window is None:
+            window = windows[key] = node.op.receptive(in_shapes)
         if window == UNKNOWN:
             result[node] = None
             continue
         if window == POINTWISE:
-            result[node] = field_  # the same window (a Field is frozen: shared, not copied)
+            result[node] = field_  # the same window (a Field is never changed: shared, not copied)
             continue
+        size, jump, start = field_.size, field_.jump, field_.start
         if window == GLOBAL:
-            spatial = node.in_shapes[0][1:]  # empty for a flat input: nothing changes
+            spatial = in_shapes[0][1:]  # empty for a flat input: nothing changes
             if spatial:
                 size = tuple(r + (n - 1) * j for r, n, j in zip(size, spatial, jump, strict=True))
-        elif window != POINTWISE:
+        else:
             kernel, stride, before = window
             start = tuple(a - p * j for a, p, j in zip(start, before, jump, strict=True))
             size = tuple(r + (k - 1) * j for r, k, j in zip(size, kernel, jump, strict=True))
@@ -201,19 +214,31 @@ def analyse(graph: Graph) -> Analysis:
     """Figures for every node, the totals, and subtotals for every scope."""
     fields_ = receptive_fields(graph)
     totals = Totals()
+    # Each scope's own nodes first, then every scope's into its parent's: a node
+    # counts once per enclosing scope, without walking up from every node.
     subtotals: dict[Scope, Totals] = {s: Totals() for s in graph.scopes}
+    figures: dict[tuple, tuple] = {}  # (op, input shapes) -> its figures: alike layers share them
     stats = []
     for node in graph.nodes:
-        params, buffers, macs = count_layer(node)
+        op = node.op
+        if op is None:
+            counted = (0, 0, 0, 0, 0)
+        else:
+            shapes = [i.shape for i in node.inputs]
+            key = (id(op), *shapes, *map(type, shapes))  # a token sequence is not the map of its numbers
+            counted = figures.get(key)
+            if counted is None:
+                counted = figures[key] = (*count_layer(node), *attention_figures(node))
         rf = fields_.get(node)
-        s = Layer(node, params, buffers, macs, rf.size if rf else None, rf.jump if rf else None,
-                  *attention_figures(node))
+        s = Layer(node, counted[0], counted[1], counted[2], rf.size if rf else None, rf.jump if rf else None,
+                  counted[3], counted[4])
         stats.append(s)
-        totals.add(s)
-        scope = node.scope
-        while scope is not None:
-            subtotals[scope].add(s)
-            scope = scope.parent
+        if node.scope is None:
+            totals.add(s)
+        else:
+            subtotals[node.scope].add(s)
+    for scope in sorted(graph.scopes, key=lambda s: s.index, reverse=True):
+        (totals if scope.parent is None else subtotals[scope.parent]).merge(subtotals[scope])
     return Analysis(stats, totals, subtotals)
 
 

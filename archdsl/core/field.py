@@ -5,11 +5,15 @@ from __future__ import annotations
 from archdsl.records import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Field:
     """Per spatial axis, what output pixel i of a node reads from the network's
     input: the pixels start + i * jump ... start + i * jump + size - 1 (before
-    clipping to the image; `start` is negative where padding is read)."""
+    clipping to the image; `start` is negative where padding is read).
+
+    Never changed once made (nodes with the same window share one), but not
+    declared frozen: a frozen class's `__init__` costs several times as much,
+    and the analysis makes one per layer."""
 
     size: tuple[int, ...]
     jump: tuple[int, ...]

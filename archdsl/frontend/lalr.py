@@ -91,7 +91,15 @@ def _callback(transformer, origin, size, name, expand1, child_filter):
 
 class Parser:
     """Parses text into whatever `transformer`'s callbacks build (an inline
-    transformer, as Lark's `transformer=` option)."""
+    transformer, as Lark's `transformer=` option).
+
+    A transformer may also read a whole statement itself: where a `layer` may
+    begin, `transformer.layer_shortcut(text, pos, line, line_start)` returns the
+    layer's value and the position after it, or None to leave the text to the
+    tables. The parser then goes on as if it had shifted the statement's tokens
+    and reduced them to `layer` (the goto on `layer`), so the shortcut only has
+    to read the plain statements it is sure of the same way the grammar does
+    (tests/test_lalr_tables.py compares the trees with Lark's)."""
 
     def __init__(self, transformer):
         # A rule of one symbol whose lone child passes through (`?expr: test`) has
@@ -108,6 +116,9 @@ class Parser:
         # the state's regex compiled and tried.
         self.root = [re.compile(p).match for p in tables.ROOT_LEXER[0]]
         self.chains = {}  # (state below, top state, token type) -> top state after pass-through reductions
+        self.shortcut = getattr(transformer, "layer_shortcut", None)
+        self.layer_goto = {} if self.shortcut is None else {
+            state: actions["layer"] for state, actions in enumerate(tables.ACTIONS) if "layer" in actions}
 
     def _pass_through(self, below, origin, type_):
         """The top state once every pass-through reduction before `type_` is done."""
@@ -129,10 +140,18 @@ class Parser:
     def parse(self, text: str):
         """What the start rule's callback returns; Fallback if `text` is not well-formed."""
         actions, rules, lexers, state_lexer = tables.ACTIONS, self.rules, self.lexers, tables.STATE_LEXER
-        chains, root = self.chains, self.root
+        chains, root, shortcut, layer_goto = self.chains, self.root, self.shortcut, self.layer_goto
         states, values = [tables.START], []
         pos, line, line_start, size = 0, 1, 0, len(text)
         while True:
+            goto = layer_goto.get(states[-1])
+            if goto is not None:
+                read = shortcut(text, pos, line, line_start)
+                if read is not None:  # a whole one-line statement, read at once
+                    value, pos = read
+                    states.append(goto)
+                    values.append(value)
+                    continue
             # The next token, lexed in the state the last shift left (Lark's contextual lexer).
             lexer = lexers[state_lexer[states[-1]]] or self._lexer_for(states[-1])
             _, newline_types, ignore_types, unless, accepted, _ = lexer

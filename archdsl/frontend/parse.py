@@ -10,6 +10,7 @@ everything goes through Lark."""
 from __future__ import annotations
 
 import math
+import re
 import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 from archdsl.errors import ArchError, Diagnostic
 from archdsl.frontend import syntax as ast
 from archdsl.frontend.braces import braces, braces_sound
-from archdsl.frontend.grammar import grammar_text
+from archdsl.frontend.grammar import grammar_text, keywords
 from archdsl.source import SourceFile, Span
 
 if TYPE_CHECKING:
@@ -26,6 +27,23 @@ if TYPE_CHECKING:
 MAX_DIGITS = 30
 MAX_SYNTAX_ERRORS = 20  # reported in one run; later ones are rarely independent
 
+
+
+# A plain one-line layer statement, `conv 64 k=3 s=2 bias=false`, read without the
+# tables (`_ToAst.layer_shortcut`): the name, then arguments that are single atoms,
+# lexed as the grammar's terminals in Lark's order (DIMS, FLOAT, REF, NAME, STRING,
+# INT, FLOW), each ending where the next token must begin, then the end of the
+# statement. Anything else (labels, operators, calls, braces, continuations) is
+# left to the tables.
+_SHORT_OP = re.compile(r"[ \t\f]*([A-Za-z_][A-Za-z0-9_]*)")
+_SHORT_ARG = re.compile(
+    r"[ \t\f]+(?:([A-Za-z_][A-Za-z0-9_]*)[ \t\f]*=[ \t\f]*)?"
+    r"(?>([0-9]+(?:x[0-9]+)+(?![A-Za-z0-9_]))"
+    r"|((?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)"
+    r"|(@[A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*)|(\"[^\"\n]*\")|([0-9]+)|(@))"
+    r"(?=[ \t\f\n;#}]|\Z)")
+_SHORT_END = re.compile(r"[ \t\f]*(?:[\n;#}]|\Z)")
+_DIMS, _FLOAT, _REF, _NAME, _STRING, _INT, _FLOW = range(2, 9)
 
 
 class _Body(list):
@@ -64,6 +82,63 @@ class _ToAst:
             return Span(self.source.name, line, col, last.end_line, last.end_column, self.source)
         end_line, end_col = _end_of(last)
         return Span(self.source.name, line, col, end_line, end_col, self.source)
+
+    def layer_shortcut(self, text: str, pos: int, line: int, line_start: int):
+        """(Layer, end) for a plain one-line layer statement at `pos`, built as the
+        callbacks below build it from the tokens; None for anything else."""
+        m = _SHORT_OP.match(text, pos)
+        if m is None:
+            return None
+        op, reserved = m.group(1), _reserved()
+        if op in reserved:
+            return None
+        name, source = self.source.name, self.source
+        start, op_end = m.start(1) - line_start + 1, m.end(1) - line_start + 1
+        op_span = Span(name, line, start, line, op_end, source)
+        args, kwargs, end, pos = [], [], op_end, m.end()
+        match_arg = _SHORT_ARG.match
+        while (a := match_arg(text, pos)) is not None:
+            kind = a.lastindex
+            value = a.group(kind)
+            first, end = a.start(kind) - line_start + 1, a.end(kind) - line_start + 1
+            span = Span(name, line, first, line, end, source)
+            if kind == _INT:
+                if len(value) > MAX_DIGITS:
+                    return None  # the callback's error
+                node = ast.Num(int(value), span)
+            elif kind == _NAME:
+                if value in reserved:
+                    return None
+                node = ast.Name(value, span)
+            elif kind == _DIMS:
+                parts = value.split("x")
+                if max(map(len, parts)) > MAX_DIGITS:
+                    return None
+                node = ast.Dims(tuple(map(int, parts)), span)
+            elif kind == _FLOAT:
+                number = float(value)
+                if not math.isfinite(number):
+                    return None
+                node = ast.Num(number, span)
+            elif kind == _STRING:
+                node = ast.Str(value[1:-1], span)
+            elif kind == _REF:
+                node = ast.Ref(value[1:], span)
+            else:
+                node = ast.Flow(span)
+            key = a.group(1)
+            if key is None:
+                args.append(node)
+            else:
+                if key in reserved:
+                    return None
+                key_start = a.start(1) - line_start + 1
+                kwargs.append(ast.Kwarg(key, node, Span(name, line, key_start, line, end, source),
+                                        Span(name, line, key_start, line, a.end(1) - line_start + 1, source)))
+            pos = a.end()
+        if _SHORT_END.match(text, pos) is None:
+            return None
+        return ast.Layer(None, op, op_span, args, kwargs, Span(name, line, start, line, end, source), ()), pos
 
     # expressions
     def int(self, children):
@@ -289,6 +364,11 @@ def _item_span(item) -> Span:
         return Span(item[0].span.file, item[0].span.line, item[0].span.col, item[-1].span.end_line,
                     item[-1].span.end_col) if item else None
     return item.span
+
+
+@lru_cache(maxsize=1)
+def _reserved() -> frozenset[str]:
+    return frozenset(keywords())
 
 
 def _nodes(children):

@@ -20,7 +20,7 @@ from archdsl.source import Span
 WORD_TYPES = frozenset({"bool", "padding", "rounding", "word"})
 
 # What follows the first number of a size typed with spaces or a capital X.
-_TIMES = re.compile(r"[xX](?:\d+(?:[xX]\d+)*)?")
+TIMES = re.compile(r"[xX](?:\d+(?:[xX]\d+)*)?")
 
 
 @dataclass(slots=True)
@@ -214,13 +214,13 @@ class Binder:
     def size_typo(self, stmt: ast.Layer, ctx: Context) -> bool:
         """`input 3 x 32 x 32`, `input 3X32X32`, `k=3 x 3`: a size split by spaces or
         written with a capital X lexes as numbers and names. Report it as one error."""
-        if not any(isinstance(e, ast.Name) and _TIMES.fullmatch(e.id) is not None
+        if not any(isinstance(e, ast.Name) and TIMES.fullmatch(e.id) is not None
                    for e in (*stmt.args, *(kw.value for kw in stmt.kwargs))):
             return False  # nothing reads as the rest of a size
         items = sorted([*stmt.args, *(kw.value for kw in stmt.kwargs)], key=lambda e: (e.span.line, e.span.col))
 
         def times(e):  # `x`, `X`, `X32`, `x3X3`: the rest of a size
-            return isinstance(e, ast.Name) and e.id not in ctx.params and _TIMES.fullmatch(e.id) is not None
+            return isinstance(e, ast.Name) and e.id not in ctx.params and TIMES.fullmatch(e.id) is not None
 
         def number(e):
             return isinstance(e, ast.Dims) or (isinstance(e, ast.Num) and type(e.value) is int)

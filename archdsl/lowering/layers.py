@@ -23,6 +23,7 @@ from archdsl.lowering.layout import (
     looks_channels_last,
     read_shape,
 )
+from archdsl.lowering.made import literal_key
 from archdsl.text import AXIS_NAMES, Layout, dims_text, shape_text
 
 STATEMENT_KEYWORDS = ("input", "output", "expect")
@@ -92,9 +93,23 @@ class LayerStatements:
             message, hint = unknown_layer_hint(keyword, self.blocks)
             self.report.error(message, stmt.op_span, hint=hint, fix=self._did_you_mean(stmt.op_span, hint))
             return self.graph.node(None, keyword, inputs_of(tip), None, scope, stmt.span, stmt.label)
-        bound = self.binder.bind(cls, stmt, ctx, defaults.get(cls))
-        op, shape, guess = None, None, None
         shape_in = tip.shape if tip is not None else None
+        kind_defaults = defaults.get(cls)
+        key = literal_key(cls, stmt, ctx.params, kind_defaults, shape_in) if shape_in is not None else None
+        try:
+            made = self.made.get(key) if key is not None else None
+        except TypeError:  # a default that is no dictionary key
+            key = made = None
+        if made is not None:  # the same statement on the same input, lowered before
+            op, shape, lints, extra = made
+            self._report_lints(lints, stmt, tip)
+            node = self.graph.node(op, cls.keywords[0], (*inputs_of(tip), *extra), shape, scope, stmt.span,
+                                   stmt.label)
+            self.graph.track(node, [tip], None, stmt.span)
+            return self._after_layer(node, stmt, tip)
+        said = len(self.report.diagnostics) + len(self.report.allowed)
+        bound = self.binder.bind(cls, stmt, ctx, kind_defaults)
+        op, shape, guess, lints = None, None, None, ()
         unknown_tensor = bound.values is not None and any(
             isinstance(v, Tensor) and v.shape is None for v in bound.values.values())
         if shape_in is not None and bound.values is not None and not unknown_tensor:
@@ -102,9 +117,7 @@ class LayerStatements:
                 op = cls.make(bound.values, [shape_in])
                 shape = op.infer([shape_in])
                 self.graph.check_size(shape)
-                for lint in op.lint([shape_in]):
-                    self.report.warn(lint.message, stmt.span, [*lint.notes, *self.graph.assuming(tip)], lint.hint,
-                                     code=lint.code)
+                lints = tuple(op.lint([shape_in]))
             except ShapeError as exc:
                 self.shape_error(exc, stmt, ctx, tip, cls)
                 op, shape = None, None
@@ -112,9 +125,20 @@ class LayerStatements:
         elif shape_in is not None and not unknown_tensor:
             guess = self.graph.guess(cls, bound, shape_in)
         extra = cls.tensor_inputs(bound.values) if bound.values is not None else ()
+        if key is not None and op is not None and said == len(self.report.diagnostics) + len(self.report.allowed):
+            self.made[key] = (op, shape, lints, extra)
+        self._report_lints(lints, stmt, tip)
         node = self.graph.node(op, cls.keywords[0], (*inputs_of(tip), *extra), shape if guess is None else guess,
                                scope, stmt.span, stmt.label)
         self.graph.track(node, [tip], guess, stmt.span)
+        return self._after_layer(node, stmt, tip)
+
+    def _report_lints(self, lints, stmt: ast.Layer, tip) -> None:
+        for lint in lints:
+            self.report.warn(lint.message, stmt.span, [*lint.notes, *self.graph.assuming(tip)], lint.hint,
+                             code=lint.code)
+
+    def _after_layer(self, node, stmt: ast.Layer, tip):
         if node.keyword == "softmax" and tip is not None and tip.keyword == "softmax":
             # Its inputs lie in 0..1, so no output exceeds e times another: near uniform.
             self.report.warn("softmax right after a softmax", stmt.span,

@@ -50,6 +50,7 @@ class Lowerer(LayerStatements):
         self.nesting = 0
         self.network = ""
         self._file_maps: dict[str, dict] = {}
+        self.made: dict[tuple, tuple] = {}  # made.literal_key -> (op, output, lints, tensor inputs)
 
     # -- helpers the statement methods share ---------------------------------------------------
 

@@ -3,6 +3,7 @@ file, or `std/...` from the bundled library), detects cycles and duplicate
 blocks, then lowers every network."""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from archdsl.errors import ArchError, Diagnostic, OptionError
@@ -84,12 +85,20 @@ class Workspace:
         if key in self.programs:
             return
         try:
-            program = parse(read_spec(target), str(target))
+            program = _parse_used(read_spec(target), str(target))
         except ArchError as exc:
             self.diagnostics.extend(exc.diagnostics)
             return
         self.programs[key] = program
         self.add_program(program, target.parent, (*chain, key))
+
+
+@lru_cache(maxsize=64)
+def _parse_used(text: str, name: str) -> ast.Program:
+    # A file reached through `use` (std/resnet.arch) is read on every load, and parsed
+    # again only when its text changed: a language server re-analyses on each keystroke.
+    # Lowering only reads syntax trees, so one tree serves every load.
+    return parse(text, name)
 
 
 def _resolve(path: str, base: Path | None) -> Path | None:
