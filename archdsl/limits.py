@@ -7,6 +7,7 @@ from archdsl.records import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Limits:
+    """How large a spec may grow before lowering stops with an error."""
     max_layers: int = 200_000      # expanded layer count after repeats and blocks
     max_depth: int = 64            # nesting of block calls
     max_nesting: int = 100         # braces and block calls open at once

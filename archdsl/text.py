@@ -92,3 +92,10 @@ def join_words(words, last: str = "or") -> str:
     if len(words) <= 1:
         return "".join(words)
     return ", ".join(words[:-1]) + f" {last} " + words[-1]
+
+
+def close_matches(word: str, options, n: int = 1, cutoff: float = 0.6) -> list[str]:
+    """difflib.get_close_matches, imported only once a did-you-mean is written:
+    difflib is a fiftieth of `archdsl check`'s start-up."""
+    from difflib import get_close_matches
+    return get_close_matches(word, options, n=n, cutoff=cutoff)

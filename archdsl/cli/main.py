@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from archdsl import __version__
@@ -16,6 +17,10 @@ COMMANDS = ("check", "build", "export", "import_", "render", "report", "layers",
             "explain", "cost", "diff", "sweep")
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
+
+# Commands that only read their inputs and print: nothing of theirs waits for
+# the interpreter's exit (no workers, temporary files or servers).
+READ_ONLY = frozenset({"check", "explain", "layers", "diff"})
 
 
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -65,6 +70,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+def run() -> None:
+    """The console script and `python -m archdsl`: `main()`, then the exit.
+
+    A read-only command exits once its output is flushed, without the
+    interpreter's teardown (freeing every module and object one by one: about a
+    sixth of `archdsl check`'s time). Every other command exits as usual."""
+    code = main()
+    if sys.argv[1:2] and sys.argv[1] in READ_ONLY:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed pipe: let the usual exit report it
+            sys.exit(code)
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

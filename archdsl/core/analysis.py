@@ -13,7 +13,6 @@ Conventions (docs/language.md states them for users):
 from __future__ import annotations
 
 from dataclasses import field
-from typing import ClassVar
 
 from archdsl.core.field import Field
 from archdsl.core.ir import Graph, Node, Scope
@@ -37,7 +36,7 @@ class Layer:
     effective_stride: tuple[int, ...] | None
     attention_macs: int = 0  # q @ k^T and attn @ v, apart from `macs` (conv and fc weights)
     intermediates: int = 0  # elements kept besides the output (Op.intermediates), in activation memory
-    folded: ClassVar[bool] = False  # a table row for one layer, not a folded block
+    folded = False  # a table row for one layer, not a folded block (a class attribute: no annotation)
 
     @property
     def index(self) -> int:
@@ -81,6 +80,7 @@ class Layer:
 
 @dataclass(slots=True)
 class Totals:
+    """Sums of the layers' figures over a network or one of its scopes."""
     params: int = 0
     buffers: int = 0
     macs: int = 0
@@ -109,6 +109,7 @@ class Totals:
 
 @dataclass(slots=True)
 class Analysis:
+    """Every layer's figures, the totals, and the subtotals of every scope."""
     layers: list[Layer]
     totals: Totals
     subtotals: dict[Scope, Totals] = field(default_factory=dict)

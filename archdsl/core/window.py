@@ -20,7 +20,9 @@ padding max((out - 1) * S + F' - W, 0), split with the extra pixel after.
 """
 from __future__ import annotations
 
-from fractions import Fraction
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 
 def effective_kernel(kernel: int, dilation: int) -> int:
@@ -52,6 +54,7 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tupl
 
 def exact_output(size: int, kernel: int, stride: int, pad_total: int, dilation: int = 1) -> Fraction:
     """(W + P - F') / S + 1 before rounding, to show the arithmetic."""
+    from fractions import Fraction  # for messages and explain: fractions costs start-up
     return Fraction(size + pad_total - effective_kernel(kernel, dilation), stride) + 1
 
 

@@ -13,7 +13,6 @@ import math
 import re
 import threading
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from archdsl.errors import ArchError, Diagnostic
 from archdsl.frontend import syntax as ast
@@ -21,6 +20,7 @@ from archdsl.frontend.braces import braces, braces_sound
 from archdsl.frontend.grammar import grammar_text, keywords
 from archdsl.source import SourceFile, Span
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     from lark import Lark, Token
 

@@ -34,6 +34,7 @@ class Name:
 
 @dataclass(slots=True)
 class Str:
+    """A string literal, quotes removed."""
     value: str
     span: Span
 
@@ -47,6 +48,7 @@ class TupleExpr:
 
 @dataclass(slots=True)
 class BinOp:
+    """`a + b`, `a // b`, ...: arithmetic on two values."""
     op: str  # + - * / // %
     left: Expr
     right: Expr
@@ -55,6 +57,7 @@ class BinOp:
 
 @dataclass(slots=True)
 class Neg:
+    """`-a`."""
     operand: Expr
     span: Span
 
@@ -92,6 +95,7 @@ class Function:
 
 @dataclass(slots=True)
 class Compare:
+    """`a == b`, `in.c > 64`, ..."""
     op: str  # == != < <= > >=
     left: Expr
     right: Expr
@@ -100,6 +104,7 @@ class Compare:
 
 @dataclass(slots=True)
 class BoolOp:
+    """`a and b`, `a or b`."""
     op: str  # and | or
     left: Expr
     right: Expr
@@ -108,6 +113,7 @@ class BoolOp:
 
 @dataclass(slots=True)
 class Not:
+    """`not a`."""
     operand: Expr
     span: Span
 
@@ -163,6 +169,7 @@ class Call:
 
 @dataclass(slots=True)
 class Repeat:
+    """`[label:] repeat N { ... }`."""
     label: str | None
     count: Expr
     body: list[Stmt]
@@ -171,6 +178,7 @@ class Repeat:
 
 @dataclass(slots=True)
 class Branch:
+    """`branch { ... }` of a merge."""
     body: list[Stmt]
     span: Span
 
@@ -231,6 +239,7 @@ Stmt = Layer | Call | Repeat | Merge | Residual | If | From | Defaults
 
 @dataclass(slots=True)
 class Param:
+    """A block parameter, with its default expression if it has one."""
     name: str
     default: Expr | None
     span: Span
@@ -238,6 +247,7 @@ class Param:
 
 @dataclass(slots=True)
 class BlockDef:
+    """`block Name(params) { ... }`."""
     name: str
     params: list[Param]
     body: list[Stmt]
@@ -249,6 +259,7 @@ class BlockDef:
 
 @dataclass(slots=True)
 class NetworkDef:
+    """`network Name { ... }`."""
     name: str
     body: list[Stmt]
     span: Span
@@ -265,6 +276,7 @@ class TrainDef:
 
 @dataclass(slots=True)
 class Use:
+    """`use "file.arch"`."""
     path: str
     span: Span
 

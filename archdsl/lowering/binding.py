@@ -4,7 +4,6 @@ parameters. One mistake gets one error, with the corrected statement where it
 can be written out (and as a machine-applicable fix)."""
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import field
 
@@ -15,6 +14,7 @@ from archdsl.lowering.expressions import INPUT, Context, EvalError, UnknownShape
 from archdsl.lowering.reporter import Reporter
 from archdsl.records import dataclass
 from archdsl.source import Span
+from archdsl.text import close_matches
 
 # Attribute types whose values include bare words (true/false, same/valid, floor/ceil).
 WORD_TYPES = frozenset({"bool", "padding", "rounding", "word"})
@@ -182,7 +182,7 @@ class Binder:
     def _unknown_attr(self, cls, stmt, kw, by_name, missing, mended=None) -> None:
         keyword = stmt.op
         options = sorted(by_name)
-        close = difflib.get_close_matches(kw.name, options, n=1, cutoff=0.5)
+        close = close_matches(kw.name, options, n=1, cutoff=0.5)
         target = by_name[close[0]] if close else None
         fixed = rewrite(stmt, {**(mended or {}), kw.name_span: close[0]}) if target in missing else None
         fix = Fix(kw.name_span, close[0]) if close else None
@@ -267,7 +267,7 @@ class Binder:
         names = {p.name for p in params}
         for kw in kwargs:
             if kw.name not in names:
-                close = difflib.get_close_matches(kw.name, names, n=1, cutoff=0.5)
+                close = close_matches(kw.name, names, n=1, cutoff=0.5)
                 long = long_names().get(kw.name)
                 if not close and long in names:
                     close = [long]  # B(stride=2) for block B(c, s=1)

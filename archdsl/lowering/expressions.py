@@ -8,7 +8,6 @@ never Python. Values are numbers, booleans, sizes (tuples), bare words
 """
 from __future__ import annotations
 
-import difflib
 import math
 from contextvars import ContextVar
 from dataclasses import field
@@ -17,7 +16,7 @@ from archdsl.core.ops.base import Kind, Tensor, Word, number_text
 from archdsl.errors import Fix
 from archdsl.frontend import syntax as ast
 from archdsl.records import dataclass
-from archdsl.text import AXIS_LETTERS, dims_text
+from archdsl.text import AXIS_LETTERS, close_matches, dims_text
 
 KNOWN_WORDS = frozenset({"same", "valid", "half", "true", "false"})
 INPUT = "in"  # inside a block: its input tensor
@@ -84,7 +83,7 @@ def _name(expr: ast.Name, ctx: Context):
         raise EvalError("`in` is the input of a block; it means nothing here", expr.span,
                         hint="use in.c, in.h, in.w inside a block body; in a network, refer to a tensor: @label.c")
     names = [n for n in params if n != INPUT]
-    close = difflib.get_close_matches(expr.id, names + sorted(KNOWN_WORDS), n=1, cutoff=0.6)
+    close = close_matches(expr.id, names + sorted(KNOWN_WORDS), n=1, cutoff=0.6)
     guess = f"did you mean '{close[0]}'? " if close else ""
     fix = Fix(expr.span, close[0]) if close else None
     if names:
@@ -300,7 +299,7 @@ def _function(expr: ast.Function, ctx: Context):
         return _search(expr, ctx)
     entry = FUNCTIONS.get(expr.name)
     if entry is None:
-        close = difflib.get_close_matches(expr.name, list(FUNCTIONS), n=1)
+        close = close_matches(expr.name, list(FUNCTIONS), n=1)
         guess = f"did you mean '{close[0]}'? " if close else ""
         raise EvalError(f"unknown function '{expr.name}'", expr.name_span,
                         hint=guess + f"the functions are {', '.join((*FUNCTIONS, *SEARCH))}",

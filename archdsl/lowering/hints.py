@@ -4,8 +4,6 @@ argument a shape error came from. Each is worded for where the mistake is
 (the user's own block, or a bundled one they can only call differently)."""
 from __future__ import annotations
 
-import difflib
-
 from archdsl.core.ops import MERGES, REGISTRY
 from archdsl.core.shapes import Shape
 from archdsl.errors import Fix
@@ -13,7 +11,7 @@ from archdsl.frontend import syntax as ast
 from archdsl.lowering.binding import attr_expr, mentions, span_text
 from archdsl.lowering.expressions import Context, EvalError, evaluate, show_value
 from archdsl.lowering.stdlib import is_bundled
-from archdsl.text import dims_text, shape_text
+from archdsl.text import close_matches, dims_text, shape_text
 
 # Names that PyTorch, Keras or papers use. A name here is never answered with
 # a did-you-mean (hsigmoid is not sigmoid): it is either what archdsl calls it,
@@ -64,7 +62,7 @@ def unknown_layer_hint(op: str, blocks) -> tuple[str, str | None]:
                 else f"'{op}' is what PyTorch or Keras call it; archdsl writes `{known}`")
     if known is not None:
         return f"'{op}' is not a layer kind of archdsl", known[1]
-    close = difflib.get_close_matches(op, list(REGISTRY) + list(MERGES) + list(blocks), n=1, cutoff=0.6)
+    close = close_matches(op, list(REGISTRY) + list(MERGES) + list(blocks), n=1, cutoff=0.6)
     return (f"unknown layer '{op}'",
             f"did you mean '{close[0]}'?" if close else "see `archdsl layers` for the list of layer kinds")
 

@@ -7,12 +7,10 @@ layout by default. A channels-first shape that looks channels-last
 (`input 224x224x3`) is a warning with the fix, code `channels-last`."""
 from __future__ import annotations
 
-import difflib
-
 from archdsl.core.ops.base import ValueProblem, Word, coerce_word
 from archdsl.errors import Diagnostic, Fix
 from archdsl.frontend import syntax as ast
-from archdsl.text import LAYOUTS, Layout, dims_text
+from archdsl.text import LAYOUTS, Layout, close_matches, dims_text
 
 CODE = "channels-last"  # the warning's code: `# archdsl: allow channels-last`
 _MOST_CHANNELS = 4  # RGBA: a last axis up to this looks like channels
@@ -59,7 +57,7 @@ def _word(value: str, span, problems: list[Diagnostic]) -> str | None:
     if value in LAYOUTS:
         return value
     close = value.lower() if value.lower() in LAYOUTS else \
-        next(iter(difflib.get_close_matches(value, LAYOUTS, n=1, cutoff=0.5)), None)
+        next(iter(close_matches(value, LAYOUTS, n=1, cutoff=0.5)), None)
     hint = f"did you mean '{close}'? " if close else ""
     problems.append(Diagnostic("error", f"layout must be chw or hwc, got '{value}'", span,
                                hint=hint + "hwc reads shapes channels last (227x227x3), chw channels first "

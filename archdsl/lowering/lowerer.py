@@ -22,7 +22,7 @@ from archdsl.lowering.layers import LayerStatements, inputs_of
 from archdsl.lowering.names import TensorScope
 from archdsl.lowering.reporter import Frame, Reporter
 from archdsl.runtime import recursion_limit
-from archdsl.text import Layout, join_words, shape_text
+from archdsl.text import Layout, close_matches, join_words, shape_text
 
 _NUMBERS = {1: "one", 2: "two", 3: "three"}
 
@@ -181,8 +181,7 @@ class Lowerer(LayerStatements):
                 fixed = " ".join([stmt.block, *written]) if None not in written else f"{stmt.block} ..."
                 hint = f"{stmt.block} is a layer: write `{fixed}` (no parentheses)"
             else:
-                import difflib
-                close = difflib.get_close_matches(stmt.block, list(self.blocks), n=1, cutoff=0.6)
+                close = close_matches(stmt.block, list(self.blocks), n=1, cutoff=0.6)
                 hint = (f"did you mean '{close[0]}'?" if close else
                         "define it with `block Name(...) { ... }` or `use` the file that has it")
             self.report.error(f"unknown block '{stmt.block}'", stmt.block_span, hint=hint,
@@ -291,13 +290,12 @@ class Lowerer(LayerStatements):
 
     def _unknown_merge(self, stmt: ast.Merge) -> None:
         """`relu { branch ... }`, `cncat { ... }`: a name with branches that is no merge."""
-        import difflib
         merges = join_words(MERGES)
         if stmt.kind in REGISTRY:
             self.report.error(f"{stmt.kind} is a layer and takes no branches", stmt.kind_span,
                               hint=f"branches belong to a merge: {merges}")
             return
-        close = difflib.get_close_matches(stmt.kind, list(MERGES), n=1, cutoff=0.6)
+        close = close_matches(stmt.kind, list(MERGES), n=1, cutoff=0.6)
         hint = f"did you mean '{close[0]}'?" if close else f"the merges are {merges}"
         self.report.error(f"unknown merge '{stmt.kind}'", stmt.kind_span, hint=hint,
                           fix=self._did_you_mean(stmt.kind_span, hint))

@@ -9,13 +9,12 @@ body, and not inside the blocks it calls (pass a tensor as an argument).
 """
 from __future__ import annotations
 
-import difflib
-
 from archdsl.core.ir import Node, Scope
 from archdsl.core.ops.base import Tensor
 from archdsl.errors import Fix
 from archdsl.lowering.expressions import EvalError
 from archdsl.source import Span
+from archdsl.text import close_matches
 
 
 class LayerNames:
@@ -106,7 +105,7 @@ class TensorScope:
                              hint="a label is seen by the statements after it in its own body and the bodies "
                                   "nested there; define it outside, or pass it to the block as an argument")
         visible = self.visible()
-        close = difflib.get_close_matches(name, visible, n=1, cutoff=0.6)
+        close = close_matches(name, visible, n=1, cutoff=0.6)
         fix = None
         if close:
             hint = f"did you mean @{close[0]}?"

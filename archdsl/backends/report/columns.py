@@ -13,7 +13,6 @@ in `ALL`), `-rf` drops one, and a plain list (`name,output,weights,params`)
 is exactly the columns wanted, in that order."""
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 
 from archdsl.core.analysis import BYTES_FP32
@@ -22,7 +21,7 @@ from archdsl.core.ops.dense import Linear
 from archdsl.core.ops.transposed import ConvTranspose
 from archdsl.core.shapes import numel
 from archdsl.records import dataclass
-from archdsl.text import TIMES, axes_text, dims_text, human_bytes, shape_text
+from archdsl.text import TIMES, axes_text, close_matches, dims_text, human_bytes, shape_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +200,7 @@ def parse_columns(text: str) -> tuple[str, ...]:
     for item in items:
         name = item.lstrip("+-").lower()
         if name not in BY_KEY:
-            close = difflib.get_close_matches(name, list(BY_KEY), n=1)
+            close = close_matches(name, list(BY_KEY), n=1)
             guess = f"did you mean '{close[0]}'? " if close else ""
             raise ColumnsError(f"unknown column '{name}'; {guess}the columns are {', '.join(c.key for c in ALL)}")
     return tuple(i[0] + i[1:].lower() if i[0] in "+-" else i.lower() for i in items)

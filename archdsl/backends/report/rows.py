@@ -1,8 +1,6 @@
 """The rows every table format prints: one per layer, or per folded block."""
 from __future__ import annotations
 
-from typing import ClassVar
-
 from archdsl.backends.report.columns import (
     DEFAULT,
     Column,
@@ -40,7 +38,7 @@ class FoldedRow:
     weight_layers: int = 0
     weight_shape: tuple[int, ...] | None = None  # of its one weight layer, when it has one
     activations: int = 0  # the values its layers' outputs hold (columns.activations)
-    folded: ClassVar[bool] = True
+    folded = True  # a class attribute, as Layer's
 
 
 Row = Layer | FoldedRow

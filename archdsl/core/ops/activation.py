@@ -24,7 +24,8 @@ class Activation(Pointwise, Op):
 def _simple(keyword: str, doc: str, *aliases: str):
     cls = dataclass(frozen=True, slots=True)(
         type(keyword.capitalize(), (Activation,), {"keywords": (keyword, *aliases), "doc": doc,
-                                                  "example": keyword, "__module__": __name__}))
+                                                  "example": keyword, "__module__": __name__,
+                                                  "__doc__": f"`{keyword}`: {doc}."}))
     return register(cls)
 
 
@@ -41,6 +42,7 @@ Hardsigmoid = _simple("hardsigmoid", "relu6(x + 3) / 6, the gate of MobileNetV3'
 @register
 @dataclass(frozen=True, slots=True)
 class LeakyReLU(Activation):
+    """`leakyrelu SLOPE`, as nn.LeakyReLU."""
     keywords = ("leakyrelu",)
     doc = "max(0, x) + slope * min(0, x)"
     example = "leakyrelu 0.2"
@@ -51,6 +53,7 @@ class LeakyReLU(Activation):
 @register
 @dataclass(frozen=True, slots=True)
 class ELU(Activation):
+    """`elu ALPHA`, as nn.ELU."""
     keywords = ("elu",)
     doc = "x for x > 0, alpha * (e^x - 1) otherwise"
     example = "elu 1.0"

@@ -9,13 +9,11 @@ an example. docs/architecture.md lists the files a new kind touches.
 """
 from __future__ import annotations
 
-import difflib
 from enum import StrEnum
-from typing import Any, ClassVar
 
 from archdsl.core.shapes import Shape, describe_rank, is_tokens, spatial_rank
 from archdsl.records import dataclass
-from archdsl.text import dims_text, join_words, shape_text
+from archdsl.text import close_matches, dims_text, join_words, shape_text
 
 REQUIRED = object()
 
@@ -83,7 +81,7 @@ class Attr:
 
     name: str
     type: str  # a key of COERCE; "word" takes one of `choices`
-    default: Any = REQUIRED
+    default: object = REQUIRED
     aliases: tuple[str, ...] = ()
     positional: bool = False
     doc: str = ""
@@ -93,14 +91,14 @@ class Attr:
     def required(self) -> bool:
         return self.default is REQUIRED
 
-    def coerce(self, value: Any, written: str | None = None) -> Any:
+    def coerce(self, value: object, written: str | None = None) -> object:
         """The value checked and converted; ValueProblem when it does not fit."""
         name = written or self.name
         if self.type == "word":
             return coerce_word(value, name, self.choices)
         return COERCE[self.type](value, name)
 
-    def default_value(self) -> Any:
+    def default_value(self) -> object:
         if self.default is None or self.default is REQUIRED:
             return None
         # A default written as a string is a bare word of the language (`mode=nearest`).
@@ -120,7 +118,7 @@ class Lint:
 
 # -- value coercion -------------------------------------------------------------
 
-def number_text(value: Any) -> str:
+def number_text(value: object) -> str:
     """A number the way it was most likely written: 1.0 stays 1.0 (not 1), 1e-4 stays short."""
     if isinstance(value, float):
         return repr(value)
@@ -138,7 +136,7 @@ def constant_text(x: float) -> str:
     return text
 
 
-def _kind(value: Any) -> str:
+def _kind(value: object) -> str:
     if isinstance(value, Tensor):
         return f"the tensor {value!r}"
     if isinstance(value, Kind):
@@ -156,14 +154,14 @@ def _kind(value: Any) -> str:
     return repr(value)
 
 
-def _quoted_word(value: Any, name: str, words: tuple[str, ...]) -> None:
+def _quoted_word(value: object, name: str, words: tuple[str, ...]) -> None:
     """`p="same"`, `bias="false"`: the right word in quotes; say the quotes go."""
     if isinstance(value, str) and not isinstance(value, Word) and value in words:
         raise ValueProblem(f"{name} takes the bare word {value}, not a quoted string",
                            hint=f"quotes are not needed: {name}={value}", fix=str(value))
 
 
-def _as_int(value: Any, name: str, minimum: int) -> int:
+def _as_int(value: object, name: str, minimum: int) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -223,7 +221,7 @@ def coerce_word(value, name, choices: tuple[str, ...]):
     _quoted_word(value, name, choices)
     if isinstance(value, Word) and value in choices:
         return str(value)
-    close = difflib.get_close_matches(str(value), choices, n=1) if isinstance(value, str) else []
+    close = close_matches(str(value), choices, n=1) if isinstance(value, str) else []
     guess = f"did you mean {close[0]}? " if close else ""
     raise ValueProblem(f"{name} must be {join_words(choices)}, got {_kind(value)}",
                        hint=f"{guess}write {name}={close[0]}" if guess else None)
@@ -363,29 +361,31 @@ class Op:
     Subclasses are frozen dataclasses; their class attributes describe the
     language side (keywords, attributes) and the methods the analysis side."""
 
+    # Class attributes, not fields (written without annotations, which would need
+    # typing.ClassVar: importing typing is a twentieth of `archdsl check`).
     __slots__ = ()
-    keywords: ClassVar[tuple[str, ...]] = ()
-    attrs: ClassVar[tuple[Attr, ...]] = ()
-    family: ClassVar[Family] = Family.OTHER
-    doc: ClassVar[str] = ""
-    example: ClassVar[str] = ""  # a statement using it, for hints (`conv 64 k=3 p=1`)
+    keywords = ()  # tuple[str, ...]: the keyword, then its aliases
+    attrs = ()  # tuple[Attr, ...]
+    family = Family.OTHER
+    doc = ""
+    example = ""  # a statement using it, for hints (`conv 64 k=3 p=1`)
     # Error recovery: a layer whose output always has its input's shape, and the
     # attributes that never bear on the output shape. When a layer fails on
     # these alone, lowering still knows its output and looks for further errors.
-    keeps_shape: ClassVar[bool] = False
-    shape_neutral: ClassVar[frozenset[str]] = frozenset()
+    keeps_shape = False
+    shape_neutral = frozenset()  # frozenset[str]
 
     @property
     def kind(self) -> str:
         return self.keywords[0]
 
     @classmethod
-    def make(cls, values: dict[str, Any], in_shapes: list[Shape]) -> Op:
+    def make(cls, values: dict[str, object], in_shapes: list[Shape]) -> Op:
         """Build from coerced attribute values and the input shapes."""
         return cls(**values)
 
     @classmethod
-    def tensor_inputs(cls, values: dict[str, Any]) -> tuple:
+    def tensor_inputs(cls, values: dict[str, object]) -> tuple:
         """Graph nodes the layer reads besides the flow (cross-attention's memory):
         edges of the graph, unlike a tensor whose shape alone is read (`crop @up`)."""
         return ()

@@ -111,6 +111,7 @@ def _rounding(v) -> str:
 @register
 @dataclass(frozen=True, slots=True)
 class MaxPool(Pool):
+    """`maxpool k= s= p=`, as nn.MaxPool1d/2d/3d."""
     keywords = ("maxpool",)
     example = "maxpool k=2 s=2"
     mode_name = "max"
@@ -121,6 +122,7 @@ class MaxPool(Pool):
 @register
 @dataclass(frozen=True, slots=True)
 class AvgPool(Pool):
+    """`avgpool k= s= p=`, as nn.AvgPool1d/2d/3d."""
     keywords = ("avgpool",)
     example = "avgpool k=2 s=2"
     mode_name = "avg"
@@ -134,6 +136,7 @@ class AvgPool(Pool):
 @register
 @dataclass(frozen=True, slots=True)
 class MinPool(Pool):
+    """`minpool k= s= p=`: -maxpool(-x), which PyTorch has no module for."""
     keywords = ("minpool",)
     example = "minpool k=2 s=2"
     mode_name = "min"
@@ -169,6 +172,7 @@ class GlobalPool(Op):
 @register
 @dataclass(frozen=True, slots=True)
 class GlobalAvgPool(GlobalPool):
+    """`gap`: the mean of each channel over the whole map."""
     keywords = ("gap", "globalavgpool")
     example = "gap"
     mode_name = "avg"
@@ -178,6 +182,7 @@ class GlobalAvgPool(GlobalPool):
 @register
 @dataclass(frozen=True, slots=True)
 class GlobalMaxPool(GlobalPool):
+    """`gmp`: the maximum of each channel over the whole map."""
     keywords = ("gmp", "globalmaxpool")
     example = "gmp"
     mode_name = "max"
@@ -227,6 +232,7 @@ def _widest_adaptive_window(n: int, o: int) -> int:
 @register
 @dataclass(frozen=True, slots=True)
 class AdaptiveAvgPool(AdaptivePool):
+    """`adaptiveavgpool SIZE`, as nn.AdaptiveAvgPool1d/2d/3d."""
     keywords = ("adaptiveavgpool", "adaptivepool")
     example = "adaptiveavgpool 6x6"
     mode_name = "avg"
@@ -236,6 +242,7 @@ class AdaptiveAvgPool(AdaptivePool):
 @register
 @dataclass(frozen=True, slots=True)
 class AdaptiveMaxPool(AdaptivePool):
+    """`adaptivemaxpool SIZE`, as nn.AdaptiveMaxPool1d/2d/3d."""
     keywords = ("adaptivemaxpool",)
     example = "adaptivemaxpool 1"
     mode_name = "max"

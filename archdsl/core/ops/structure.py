@@ -4,8 +4,6 @@ the grammar's generic `NAME { branch ... }` rule, lowering, codegen and the
 diagrams all look a merge up there."""
 from __future__ import annotations
 
-from typing import ClassVar
-
 from archdsl.core.ops.base import Attr, Family, Op, Pointwise, ShapeError, register
 from archdsl.core.shapes import Shape, Tokens, describe_rank, is_tokens, spatial_rank
 from archdsl.records import dataclass
@@ -39,6 +37,7 @@ class Input(Pointwise, Op):
 @register
 @dataclass(frozen=True, slots=True)
 class Identity(Pointwise, Op):
+    """`identity`: passes its input on, as nn.Identity."""
     keywords = ("identity",)
     example = "identity"
     family = Family.RESHAPE
@@ -51,8 +50,8 @@ class Merge(Pointwise, Op):
 
     __slots__ = ()
     family = Family.MERGE
-    min_branches: ClassVar[int] = 2
-    verb: ClassVar[str] = ""  # what it does, for messages: "joins along channels"
+    min_branches = 2
+    verb = ""  # what it does, for messages: "joins along channels"
 
 
 @dataclass(frozen=True, slots=True)

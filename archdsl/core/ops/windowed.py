@@ -10,6 +10,7 @@ from archdsl.text import AXIS_NAMES, axes_text, dims_text, shape_text
 
 @dataclass(frozen=True, slots=True)
 class Window:
+    """A resolved window per spatial axis: kernel, stride, padding (before, after), dilation."""
     kernel: tuple[int, ...]
     stride: tuple[int, ...]
     padding: tuple[tuple[int, int], ...]  # (before, after) per axis
