@@ -90,9 +90,11 @@ def build_tables(grammar: str) -> dict:
         rule_rows.append((str(rule.origin.name), len(rule.expansion), str(name), expand1, child_filter))
 
     terminal_names = {str(t.name) for t in lk.terminals}
+    # Each terminal's own regex, for parse.py's one-line statement reader.
+    patterns = {str(t.name): t.pattern.to_regexp() for t in sorted(lk.terminals, key=lambda t: str(t.name))}
     return {"GRAMMAR": grammar, "START": 0, "END": seen[end], "ACTIONS": tuple(actions),
             "STATE_LEXER": tuple(state_lexer), "LEXERS": tuple(lexers), "ROOT_LEXER": root, "RULES": tuple(rule_rows),
-            "TERMINALS": tuple(sorted(terminal_names))}
+            "TERMINALS": tuple(sorted(terminal_names)), "PATTERNS": patterns}
 
 
 def _lexer_row(basic) -> tuple:

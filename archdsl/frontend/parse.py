@@ -31,19 +31,27 @@ MAX_SYNTAX_ERRORS = 20  # reported in one run; later ones are rarely independent
 
 # A plain one-line layer statement, `conv 64 k=3 s=2 bias=false`, read without the
 # tables (`_ToAst.layer_shortcut`): the name, then arguments that are single atoms,
-# lexed as the grammar's terminals in Lark's order (DIMS, FLOAT, REF, NAME, STRING,
-# INT, FLOW), each ending where the next token must begin, then the end of the
-# statement. Anything else (labels, operators, calls, braces, continuations) is
-# left to the tables.
-_SHORT_OP = re.compile(r"[ \t\f]*([A-Za-z_][A-Za-z0-9_]*)")
-_SHORT_ARG = re.compile(
-    r"[ \t\f]+(?:([A-Za-z_][A-Za-z0-9_]*)[ \t\f]*=[ \t\f]*)?"
-    r"(?>([0-9]+(?:x[0-9]+)+(?![A-Za-z0-9_]))"
-    r"|((?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)"
-    r"|(@[A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*)|(\"[^\"\n]*\")|([0-9]+)|(@))"
-    r"(?=[ \t\f\n;#}]|\Z)")
-_SHORT_END = re.compile(r"[ \t\f]*(?:[\n;#}]|\Z)")
-_DIMS, _FLOAT, _REF, _NAME, _STRING, _INT, _FLOW = range(2, 9)
+# each lexed by its terminal's own regex from the tables, tried in Lark's order and
+# ending where the next token must begin (a blank, a separator or `}`), then the
+# end of the statement. Anything else (labels, operators, calls, braces,
+# continuations) is left to the tables.
+_ATOMS = ("DIMS", "FLOAT", "REF", "NAME", "STRING", "INT", "FLOW")
+
+
+@lru_cache(maxsize=1)
+def _shortcut_lexer():
+    """The matchers of a name, an argument and the end, and the terminal of each argument group,
+    made from the terminals' patterns of the tables the fast parser runs."""
+    from archdsl.frontend import lalr_tables as tables
+    patterns, blank = tables.PATTERNS, tables.PATTERNS["__IGNORE_0"]
+    order = {name: i for i, name in enumerate(tables.ROOT_LEXER[4])}
+    atoms = sorted(_ATOMS, key=order.__getitem__)  # the first that matches wins, as in Lark
+    name = patterns["NAME"]
+    arg = re.compile(rf"{blank}(?:({name})(?:{blank})?{patterns['EQUAL']}(?:{blank})?)?"
+                     rf"(?>{'|'.join(f'({patterns[t]})' for t in atoms)})(?=[ \t\f\n;#}}]|\Z)")
+    assert arg.groups == 1 + len(atoms)  # no terminal's pattern has a group of its own
+    return (re.compile(rf"(?:{blank})?({name})").match, arg.match,
+            re.compile(rf"(?:{blank})?(?:[\n;#}}]|\Z)").match, (None, None, *atoms))
 
 
 class _Body(list):
@@ -86,7 +94,8 @@ class _ToAst:
     def layer_shortcut(self, text: str, pos: int, line: int, line_start: int):
         """(Layer, end) for a plain one-line layer statement at `pos`, built as the
         callbacks below build it from the tokens; None for anything else."""
-        m = _SHORT_OP.match(text, pos)
+        match_op, match_arg, match_end, terminal = _shortcut_lexer()
+        m = match_op(text, pos)
         if m is None:
             return None
         op, reserved = m.group(1), _reserved()
@@ -96,33 +105,32 @@ class _ToAst:
         start, op_end = m.start(1) - line_start + 1, m.end(1) - line_start + 1
         op_span = Span(name, line, start, line, op_end, source)
         args, kwargs, end, pos = [], [], op_end, m.end()
-        match_arg = _SHORT_ARG.match
         while (a := match_arg(text, pos)) is not None:
-            kind = a.lastindex
-            value = a.group(kind)
-            first, end = a.start(kind) - line_start + 1, a.end(kind) - line_start + 1
+            group = a.lastindex
+            kind, value = terminal[group], a.group(group)
+            first, end = a.start(group) - line_start + 1, a.end(group) - line_start + 1
             span = Span(name, line, first, line, end, source)
-            if kind == _INT:
+            if kind == "INT":
                 if len(value) > MAX_DIGITS:
                     return None  # the callback's error
                 node = ast.Num(int(value), span)
-            elif kind == _NAME:
+            elif kind == "NAME":
                 if value in reserved:
                     return None
                 node = ast.Name(value, span)
-            elif kind == _DIMS:
+            elif kind == "DIMS":
                 parts = value.split("x")
                 if max(map(len, parts)) > MAX_DIGITS:
                     return None
                 node = ast.Dims(tuple(map(int, parts)), span)
-            elif kind == _FLOAT:
+            elif kind == "FLOAT":
                 number = float(value)
                 if not math.isfinite(number):
                     return None
                 node = ast.Num(number, span)
-            elif kind == _STRING:
+            elif kind == "STRING":
                 node = ast.Str(value[1:-1], span)
-            elif kind == _REF:
+            elif kind == "REF":
                 node = ast.Ref(value[1:], span)
             else:
                 node = ast.Flow(span)
@@ -136,7 +144,7 @@ class _ToAst:
                 kwargs.append(ast.Kwarg(key, node, Span(name, line, key_start, line, end, source),
                                         Span(name, line, key_start, line, a.end(1) - line_start + 1, source)))
             pos = a.end()
-        if _SHORT_END.match(text, pos) is None:
+        if match_end(text, pos) is None:
             return None
         return ast.Layer(None, op, op_span, args, kwargs, Span(name, line, start, line, end, source), ()), pos
 
