@@ -107,7 +107,7 @@ class LayerStatements:
                                    stmt.label)
             self.graph.track(node, [tip], None, stmt.span)
             return self._after_layer(node, stmt, tip)
-        said = len(self.report.diagnostics) + len(self.report.allowed)
+        said = self.report.said
         bound = self.binder.bind(cls, stmt, ctx, kind_defaults)
         op, shape, guess, lints = None, None, None, ()
         unknown_tensor = bound.values is not None and any(
@@ -125,7 +125,7 @@ class LayerStatements:
         elif shape_in is not None and not unknown_tensor:
             guess = self.graph.guess(cls, bound, shape_in)
         extra = cls.tensor_inputs(bound.values) if bound.values is not None else ()
-        if key is not None and op is not None and said == len(self.report.diagnostics) + len(self.report.allowed):
+        if key is not None and op is not None and said == self.report.said:
             self.made[key] = (op, shape, lints, extra)
         self._report_lints(lints, stmt, tip)
         node = self.graph.node(op, cls.keywords[0], (*inputs_of(tip), *extra), shape if guess is None else guess,

@@ -38,6 +38,11 @@ class Reporter:
         return any(d.severity == "error" for d in self.diagnostics)
 
     @property
+    def said(self) -> int:
+        """How many diagnostics were recorded, the allowed warnings included."""
+        return len(self.diagnostics) + len(self.allowed)
+
+    @property
     def warnings(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == "warning"]
 
