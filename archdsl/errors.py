@@ -6,9 +6,7 @@ is done here, colour is added only by the CLI.
 """
 from __future__ import annotations
 
-from dataclasses import field
-
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 from archdsl.source import SourceFile, Span
 
 QUOTE_WIDTH = 100  # columns of a long line quoted around the caret

@@ -1,12 +1,12 @@
-"""Writes `record_code.py`: the methods `dataclasses` generates for the
-classes of the modules `archdsl check` loads, as ordinary functions, so that
+"""Writes `record_code.py`: the `__init__` of every record class of the
+modules `archdsl check` loads, as ordinary functions, so that
 `archdsl.records.dataclass` makes them without compiling (see records.py).
 
 Run `python -m archdsl.records_build` after adding or changing a dataclass in
 those modules (tests/test_records.py fails until then; meanwhile the class is
 compiled as before, only slower to import). The texts come from a fresh
 interpreter that imports the modules with the cache switched off, so every
-method is recorded; they are written sorted, so the file does not depend on
+`__init__` is recorded; they are written sorted, so the file does not depend on
 import order."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 CODE_FILE = Path(__file__).with_name("record_code.py")
 
 # The packages whose modules `archdsl check` and `archdsl.load` import: the
-# file holds the methods of every class they define.
+# file holds the `__init__` of every record class they define.
 HOT_PACKAGES = ("archdsl", "archdsl.frontend", "archdsl.lowering", "archdsl.core", "archdsl.core.ops",
                 "archdsl.core.explain", "archdsl.cli", "archdsl.backends.report")
 
@@ -39,7 +39,7 @@ print(json.dumps(records.MISSES))
 
 
 def recorded_texts() -> list[str]:
-    """Every method text the hot modules' classes generate, sorted, without repeats."""
+    """Every `__init__` text the hot modules' classes generate, sorted, without repeats."""
     env = dict(os.environ, ARCHDSL_RECORDS_COLD="1")
     out = subprocess.run([sys.executable, "-c", _RECORD, *HOT_PACKAGES], env=env, check=True,
                          capture_output=True, text=True).stdout
@@ -52,8 +52,8 @@ def code_source(texts: list[str]) -> str:
     names = []
     for i, txt in enumerate(texts):
         name = f"_f{i}"
-        assert txt.startswith("def __create_fn__(")
-        lines += [txt.replace("def __create_fn__(", f"def {name}(", 1), "", ""]
+        assert txt.startswith("def __make__(")
+        lines += [txt.replace("def __make__(", f"def {name}(", 1), "", ""]
         names.append(name)
     lines.append("CODE = {")
     lines += [f"    {txt!r}: {name}," for txt, name in zip(texts, names, strict=True)]

@@ -1,15 +1,16 @@
 """Process-wide interpreter state that analysing huge specs needs, changed
 only for the duration of one call and always restored, so library users'
-settings survive (errors included)."""
+settings survive (errors included).
+
+Written as classes rather than with contextlib, which `archdsl check` would
+import for these two alone."""
 from __future__ import annotations
 
-import contextlib
 import gc
 import sys
 
 
-@contextlib.contextmanager
-def gc_paused():
+class gc_paused:  # noqa: N801 (used as a function: `with gc_paused():`)
     """The cyclic GC rescans every live node on each collection, which makes
     building a 50k-layer graph quadratic; nothing built here forms garbage cycles.
 
@@ -17,23 +18,27 @@ def gc_paused():
     the oldest generation, as long-lived objects do, instead of waiting in the
     youngest: re-enabling the GC would otherwise start with a collection that
     scans every one of them (about a tenth of the whole analysis)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
+
+    def __enter__(self) -> None:
+        self.enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
             gc.freeze()  # everything tracked -> the permanent generation ...
             gc.unfreeze()  # ... -> the oldest one; no collection in between
             gc.enable()
 
 
-@contextlib.contextmanager
-def recursion_limit(needed: int):
+class recursion_limit:  # noqa: N801 (used as a function: `with recursion_limit(n):`)
     """At least `needed` frames of recursion (nested blocks recurse), restored after."""
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, needed))
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
+
+    def __init__(self, needed: int):
+        self.needed = needed
+
+    def __enter__(self) -> None:
+        self.old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(self.old, self.needed))
+
+    def __exit__(self, *exc) -> None:
+        sys.setrecursionlimit(self.old)

@@ -1,9 +1,7 @@
 """Source text and positions: where every diagnostic points."""
 from __future__ import annotations
 
-from dataclasses import field
-
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 
 @dataclass(slots=True, unsafe_hash=True)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import archdsl
 from archdsl.backends.report import FORMATS, render_report
 from archdsl.backends.report.rows import table_rows
-from archdsl.text import count_text, count_with_rounding, human_bytes
+from archdsl.text import count_text, count_with_rounding, human_bytes, wrap_words
 
 from .conftest import GALLERY, ROOT, SPECS
 
@@ -387,3 +390,9 @@ def test_input_option_with_an_unknown_name_is_a_usage_error(cli, tmp_path):
     assert code == 2 and "no input named imag (its inputs: image, meta)" in err
     code, _, err = cli("check", str(spec), "--input", "3x8x8", "--input", "3x9x9")
     assert code == 2 and "name the others" in err
+
+
+@given(words=st.lists(st.text("ab-;.", min_size=1, max_size=12), max_size=30), width=st.integers(1, 40))
+def test_notes_wrap_between_words_as_textwrap_does_without_splitting_words(words, width):
+    text = " ".join(words)
+    assert wrap_words(text, width) == textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)

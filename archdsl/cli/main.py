@@ -23,16 +23,45 @@ EXIT_OK, EXIT_SPEC, EXIT_USAGE = 0, 1, 2
 READ_ONLY = frozenset({"check", "explain", "layers", "diff"})
 
 
+def _columns() -> int:
+    """The terminal's width, as `shutil.get_terminal_size().columns` gives it."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, told the width: argparse would import shutil (and
+    with it bz2, lzma and zlib) to ask, once for every argument added."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, with the formatter above unless told another."""
+
+    def __init__(self, *args, formatter_class=HelpFormatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
+
+
 def _parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with `only` (a name in COMMANDS), that subcommand's
     alone: `archdsl check` imports no other command's modules."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="archdsl",
         description="Declarative architecture compiler and shape calculator for CNNs.",
         epilog="exit codes: 0 ok, 1 spec errors (warnings too with --strict), 2 usage errors",
     )
     parser.add_argument("--version", action="version", version=f"archdsl {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for name in (only,) if only in COMMANDS else COMMANDS:
         try:
             module = importlib.import_module(f"archdsl.cli.{name}")

@@ -12,14 +12,12 @@ Conventions (docs/language.md states them for users):
 """
 from __future__ import annotations
 
-from dataclasses import field
-
 from archdsl.core.field import Field
 from archdsl.core.ir import Graph, Node, Scope
 from archdsl.core.ops import GLOBAL, POINTWISE, UNKNOWN
 from archdsl.core.shapes import Shape, is_tokens, numel
 from archdsl.core.tokenfields import token_field
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 BYTES_FP32 = 4
 

@@ -7,12 +7,11 @@ and fold. No torch, no lark.
 """
 from __future__ import annotations
 
-from dataclasses import field
 from enum import StrEnum
 
 from archdsl.core.ops import Op
 from archdsl.core.shapes import Shape
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 from archdsl.source import Span
 
 

@@ -21,14 +21,12 @@ Conventions (docs/explain.md states them for users):
 """
 from __future__ import annotations
 
-from dataclasses import field
-
 from archdsl.core.ir import Node, Scope, ScopeKind
 from archdsl.core.network import Network
 from archdsl.core.ops import conv, dense, pool, transposed
 from archdsl.core.saved import FLOAT, Plan, Saved, saved_tensors
 from archdsl.core.shapes import numel
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 # Backward MACs per forward MAC: (weight gradient, input gradient), stated per rule.
 BACKWARD: dict[type, tuple[int, int]] = {conv.Conv: (1, 1), transposed.ConvTranspose: (1, 1),

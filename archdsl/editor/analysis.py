@@ -9,7 +9,6 @@ are computed when a hover first asks for them."""
 from __future__ import annotations
 
 import re
-from dataclasses import field
 from functools import cached_property
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from archdsl.errors import ArchError, Diagnostic
 from archdsl.frontend import syntax as ast
 from archdsl.frontend.parse import normalise, parse
 from archdsl.limits import DEFAULT_LIMITS
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 from archdsl.runtime import gc_paused
 from archdsl.source import SourceFile, Span
 from archdsl.text import shape_text

@@ -3,12 +3,11 @@ it, where a block or a `use` path is defined, and the outline (symbols)."""
 from __future__ import annotations
 
 import re
-from dataclasses import field
 from pathlib import Path
 
 from archdsl.editor.analysis import Range, Snapshot
 from archdsl.frontend import syntax as ast
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 WORD = re.compile(r"@?[A-Za-z_][A-Za-z0-9_]*")
 USE = re.compile(r'^\s*use\s+"([^"\n]*)"?')

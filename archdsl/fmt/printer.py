@@ -9,11 +9,10 @@ Comments, blank lines, `;` chains and `\\` continuations come from the text."""
 from __future__ import annotations
 
 import re
-from dataclasses import field
 
 from lark import Token, Tree
 
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 INDENT = 2  # spaces per level of braces
 CONTINUATION = 4  # extra spaces on a line continued with `\`

@@ -4,9 +4,7 @@ Nothing here is evaluated; `lower` turns it into the IR.
 """
 from __future__ import annotations
 
-from dataclasses import field
-
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 from archdsl.source import SourceFile, Span
 
 # -- expressions ------------------------------------------------------------

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import field
 from pathlib import Path
 
 from archdsl.errors import ArchError, Diagnostic, UsageError
 from archdsl.importers.model import Layer, Model, axes
 from archdsl.importers.text_file import read_text_file
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 from archdsl.source import SourceFile, Span
 
 # -- the text format --------------------------------------------------------------------------------

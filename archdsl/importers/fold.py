@@ -16,7 +16,6 @@ import copy
 import itertools
 import re
 from collections import Counter
-from dataclasses import field
 
 from archdsl.importers.model import Layer, Model, value_text
 from archdsl.importers.structure import (
@@ -31,7 +30,7 @@ from archdsl.importers.structure import (
     layers_of,
     output_of,
 )
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 MAX_WINDOW = 12
 _FACTORS = (2, 3, 4, 6, 8, 16, 32)

@@ -7,9 +7,7 @@ them into statements and fold.py into blocks. Shapes are channels first and
 without the batch, as specs write them."""
 from __future__ import annotations
 
-from dataclasses import field
-
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 MERGES = ("add", "concat", "mul")
 

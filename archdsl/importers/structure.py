@@ -11,10 +11,8 @@ segments, written in order, each continuing the flow or starting `from` a
 labelled tensor."""
 from __future__ import annotations
 
-from dataclasses import field
-
 from archdsl.importers.model import Layer, Model
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 
 @dataclass(eq=False)

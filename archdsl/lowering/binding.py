@@ -5,14 +5,13 @@ can be written out (and as a machine-applicable fix)."""
 from __future__ import annotations
 
 import re
-from dataclasses import field
 
 from archdsl.core.ops.base import REQUIRED, Tensor, ValueProblem, Word, long_names
 from archdsl.errors import Fix
 from archdsl.frontend import syntax as ast
 from archdsl.lowering.expressions import INPUT, Context, EvalError, UnknownShape, evaluate, render, show_value
 from archdsl.lowering.reporter import Reporter
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 from archdsl.source import Span
 from archdsl.text import close_matches
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import math
 from contextvars import ContextVar
-from dataclasses import field
 
 from archdsl.core.ops.base import Kind, Tensor, Word, number_text
 from archdsl.errors import Fix
 from archdsl.frontend import syntax as ast
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 from archdsl.text import AXIS_LETTERS, close_matches, dims_text
 
 KNOWN_WORDS = frozenset({"same", "valid", "half", "true", "false"})

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import field
 from pathlib import Path
 
 from lsprotocol import types as lsp
@@ -21,7 +20,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from archdsl import __version__
 from archdsl.editor.analysis import Problem, Range, Snapshot, analyse_text
 from archdsl.editor.carry import Carry
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 DEBOUNCE = 0.1
 SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning}

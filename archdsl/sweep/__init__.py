@@ -10,9 +10,8 @@ from __future__ import annotations
 import random
 import sys
 import time
-from dataclasses import field
 
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 from archdsl.sweep.evaluate import Candidate, Evaluator
 from archdsl.sweep.pareto import DEFAULT, pareto_front, parse_objectives
 from archdsl.sweep.pick import concrete_spec

@@ -19,8 +19,6 @@ and its input's shape, gradient flag and layout.
 """
 from __future__ import annotations
 
-from dataclasses import field
-
 from archdsl.core.ir import Graph, Node
 from archdsl.core.ops.activation import Softmax
 from archdsl.core.ops.base import Op
@@ -28,7 +26,7 @@ from archdsl.core.saved import INPLACE, LONG, Plan, Saved, layout_of, requires_g
 from archdsl.core.shapes import numel
 from archdsl.frontend import syntax as ast
 from archdsl.lowering.lowerer import Lowerer
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 BACKWARD_KINDS = None  # filled lazily from archdsl.core.memory.BACKWARD
 

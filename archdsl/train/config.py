@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import field, replace
+from dataclasses import replace
 from typing import Any
 
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 from .package import UsageError
 

@@ -13,11 +13,10 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import field
 
 import torch
 
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 from . import distributed
 from .augment import Augmenter

@@ -9,13 +9,13 @@ rank 0 alone writes and prints."""
 from __future__ import annotations
 
 import sys
-from dataclasses import field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 import archdsl
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 from . import checkpoint, distributed
 from .augment import Augmenter

@@ -9,11 +9,10 @@ different kinds never pair. Among equal costs the alignment prefers the same
 name, then a diagonal step."""
 from __future__ import annotations
 
-from dataclasses import field
 from enum import StrEnum
 
 from archdsl.core.analysis import Layer
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 GAP = 1.0
 OTHER_KIND = 3.0  # more than a removal and an insertion: never chosen

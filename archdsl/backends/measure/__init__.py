@@ -4,9 +4,7 @@ saves during one training forward pass of the built module, through
 oracle of tests/test_memory.py). Imports torch lazily, like every backend."""
 from __future__ import annotations
 
-from dataclasses import field
-
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 
 @dataclass(slots=True)

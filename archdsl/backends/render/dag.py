@@ -12,9 +12,7 @@ U: the encoder down one side, the decoder up the other, each skip across.
 """
 from __future__ import annotations
 
-from dataclasses import field
-
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 MIN_SPAN = 3  # a skip over fewer spine steps is an ordinary fork, not a long skip
 MIN_NESTED = 2  # how many nested skips make a U

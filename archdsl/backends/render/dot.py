@@ -12,7 +12,6 @@ every run and machine.
 from __future__ import annotations
 
 import html
-from dataclasses import field
 
 from archdsl.backends.render import palette as P
 from archdsl.backends.render.dot_layout import Layout, estimate_size, plan_layout
@@ -21,7 +20,7 @@ from archdsl.backends.render.structure import Fold, drawn, fold, foldable, fused
 from archdsl.core.ir import Node, Scope, ScopeKind
 from archdsl.core.network import Network
 from archdsl.core.ops.structure import Add
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 from archdsl.text import TIMES, count_text
 
 RANKDIRS = ("TB", "LR")

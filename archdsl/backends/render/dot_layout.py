@@ -17,10 +17,9 @@ measured, so the DOT text stays a pure function of the spec.
 from __future__ import annotations
 
 import math
-from dataclasses import field
 
 from archdsl.backends.render import dag
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 RANKSEP = 0.32 * 72  # points, as the graph attributes in dot.py
 NODESEP = 0.25 * 72

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import field
 
 from archdsl.backends.render import palette as P
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 from archdsl.text import TIMES
 
 FONT_PX = 11

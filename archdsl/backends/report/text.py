@@ -5,8 +5,6 @@ Both are drawn here rather than with a table library: a 170-row ResNet table
 renders in a millisecond, which keeps `archdsl check` well under 0.3 s."""
 from __future__ import annotations
 
-import textwrap
-
 from archdsl.backends.report.columns import DEFAULT, Column
 from archdsl.backends.report.rows import (
     Row,
@@ -18,7 +16,7 @@ from archdsl.backends.report.rows import (
     totals_note,
 )
 from archdsl.core.network import Network
-from archdsl.text import shape_text
+from archdsl.text import shape_text, wrap_words
 
 BOLD, ITALIC, CYAN, RESET = "\033[1m", "\033[3m", "\033[36m", "\033[0m"
 
@@ -77,7 +75,7 @@ def _totals(net: Network, batch: int, paint=lambda code, text: text, layout: str
         out.append(f"{paint(BOLD, k.ljust(label_width))}  {exact.rjust(value_width)}{tail}")
     note = totals_note(net)
     if note:
-        out += [""] + textwrap.wrap(note, NOTE_WIDTH)
+        out += [""] + wrap_words(note, NOTE_WIDTH)
     footer = footer_lines(net, layout)
     if footer:
         out += [""] + footer

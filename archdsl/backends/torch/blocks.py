@@ -14,7 +14,6 @@ instance (`conv2`, `shortcut1.bn1`), so every lookup goes by that name.
 from __future__ import annotations
 
 import re
-from dataclasses import field
 
 from archdsl.backends.torch import emit as E
 from archdsl.backends.torch import fit
@@ -25,7 +24,7 @@ from archdsl.core.ops.base import Kind, Tensor, Word
 from archdsl.frontend import syntax as ast
 from archdsl.lowering.binding import attr_expr
 from archdsl.lowering.expressions import INPUT, render
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 IN_C = "in_c"
 _IDENT = re.compile(r"[A-Za-z_]\w*")

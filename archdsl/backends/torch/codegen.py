@@ -15,8 +15,6 @@ A trailing `softmax` (the lecture specs end with one) is kept out of
 """
 from __future__ import annotations
 
-from dataclasses import field
-
 from archdsl.backends.torch import emit as E
 from archdsl.backends.torch.helpers import helper_source
 from archdsl.backends.torch.names import attribute_path, class_name, local_name
@@ -31,7 +29,7 @@ from archdsl.backends.torch.structured import generate_structured
 from archdsl.core.ir import Graph, Node, Scope
 from archdsl.core.shapes import spatial_rank
 from archdsl.errors import ArchError, Diagnostic, UsageError
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 SOFTMAX_MODES = ("logits", "keep")
 

@@ -18,7 +18,6 @@ chose another body) get a class each; an instance that cannot be one call
 from __future__ import annotations
 
 import re
-from dataclasses import field
 
 from archdsl.backends.torch import emit as E
 from archdsl.backends.torch.blocks import BlockClass, Unfit, interface, relative
@@ -36,7 +35,7 @@ from archdsl.core.ir import Node, Scope, ScopeKind
 from archdsl.core.ops import structure
 from archdsl.core.shapes import spatial_rank
 from archdsl.lowering.expressions import INPUT, show_value
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 WIDTH = 100  # generated lines are wrapped near this (ruff's default rules do not limit them)
 ROOT, CLASS, STRUCTURE = "root", "class", "structure"

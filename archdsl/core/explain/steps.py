@@ -2,12 +2,11 @@
 numbers filled in, the result, and the rule in words) grouped per layer."""
 from __future__ import annotations
 
-from dataclasses import field
 from enum import StrEnum
 from fractions import Fraction
 
 from archdsl.core.explain.terms import Term, integer
-from archdsl.records import dataclass
+from archdsl.records import dataclass, field
 
 
 class Topic(StrEnum):
