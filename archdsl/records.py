@@ -302,10 +302,14 @@ class _StdlibView:
                                      kw_only=f.kw_only)
             made.name, made.type, made._field_type = f.name, f.type, dataclasses._FIELD
             fields[f.name] = made
-        init, repr_, eq, unsafe_hash, frozen = self.params
+        init, repr_, eq, unsafe_hash, frozen, kw_only, slots = self.params
+        try:  # 3.11
+            params = dataclasses._DataclassParams(init, repr_, eq, False, unsafe_hash, frozen)
+        except TypeError:  # 3.12 on: match_args, kw_only, slots and weakref_slot too
+            params = dataclasses._DataclassParams(init, repr_, eq, False, unsafe_hash, frozen, True, kw_only,
+                                                  slots, False)
         type.__setattr__(record, "__dataclass_fields__", fields)
-        type.__setattr__(record, "__dataclass_params__",
-                         dataclasses._DataclassParams(init, repr_, eq, False, unsafe_hash, frozen))
+        type.__setattr__(record, "__dataclass_params__", params)
         return getattr(record, self.attribute)
 
 
@@ -386,7 +390,7 @@ def _make(cls, init=True, repr=True, eq=True, frozen=False, slots=False, unsafe_
     made.append(cls)
     cls.__record_fields__ = tuple(every)
     cls.__record_frozen__ = frozen
-    params = (init, repr, eq, unsafe_hash, frozen)
+    params = (init, repr, eq, unsafe_hash, frozen, kw_only, slots)
     cls.__dataclass_fields__ = _StdlibView(cls, "__dataclass_fields__", params)
     cls.__dataclass_params__ = _StdlibView(cls, "__dataclass_params__", params)
     if getattr(cls, "__abstractmethods__", None):

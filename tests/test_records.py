@@ -204,6 +204,9 @@ def test_inheritance_orders_fields_and_slots_as_dataclasses_do():
     assert FrozenPoint3.__slots__ == ("z",)
     assert repr(FrozenPoint3(1)) == "FrozenPoint3(x=1, y=[], z=0)"
     assert FrozenPoint3.__match_args__ == ("x", "y", "z")
+    params = FrozenPoint3.__dataclass_params__
+    assert (params.init, params.repr, params.eq, params.order, params.unsafe_hash, params.frozen) == (
+        True, True, True, False, False, True)
     with pytest.raises(TypeError, match="non-frozen dataclass from a frozen one"):
         records.dataclass(type("Loose", (FrozenPoint,), {"__annotations__": {"w": "int"}}))
     with pytest.raises(TypeError, match="frozen dataclass from a non-frozen one"):
