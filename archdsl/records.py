@@ -370,13 +370,10 @@ def _make(cls, init=True, repr=True, eq=True, frozen=False, slots=False, unsafe_
         namespace = {k: v for k, v in body.items() if k not in fields and k not in ("__dict__", "__weakref__")}
         namespace.update(methods)
         namespace["__slots__"] = tuple(name for name in names if name not in inherited)
-        if frozen:
-            namespace.setdefault("__getstate__", None)
-            namespace.setdefault("__setstate__", None)
-            if namespace["__getstate__"] is None or namespace["__setstate__"] is None:
-                getstate, setstate = _state(names)
-                namespace["__getstate__"] = namespace["__getstate__"] or getstate
-                namespace["__setstate__"] = namespace["__setstate__"] or setstate
+        if frozen:  # unpickling must not go through the frozen __setattr__
+            getstate, setstate = _state(names)
+            namespace.setdefault("__getstate__", getstate)
+            namespace.setdefault("__setstate__", setstate)
         qualname = cls.__qualname__
         cls = type(cls)(cls.__name__, cls.__bases__, namespace)
         cls.__qualname__ = qualname

@@ -101,14 +101,14 @@ def close_matches(word: str, options, n: int = 1, cutoff: float = 0.6) -> list[s
     return get_close_matches(word, options, n=n, cutoff=cutoff)
 
 
-def wrap_words(text: str, width: int) -> list[str]:
-    """`text` in lines of at most `width` characters, broken between words only
-    (a word longer than `width` stands on its own line). textwrap.wrap would
-    also split hyphenated words, and importing it compiles regexes that every
-    table would pay for."""
+def wrap_words(words, width: int) -> list[str]:
+    """`words` joined by spaces in lines of at most `width` characters, broken
+    between words only (a word longer than `width` stands on its own line).
+    textwrap.wrap would also split hyphenated words, and importing it compiles
+    regexes that every table would pay for."""
     lines: list[str] = []
     line = ""
-    for word in text.split():
+    for word in words:
         if line and len(line) + 1 + len(word) > width:
             lines.append(line)
             line = word

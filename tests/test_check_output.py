@@ -395,4 +395,4 @@ def test_input_option_with_an_unknown_name_is_a_usage_error(cli, tmp_path):
 @given(words=st.lists(st.text("ab-;.", min_size=1, max_size=12), max_size=30), width=st.integers(1, 40))
 def test_notes_wrap_between_words_as_textwrap_does_without_splitting_words(words, width):
     text = " ".join(words)
-    assert wrap_words(text, width) == textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
+    assert wrap_words(text.split(), width) == textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)

@@ -44,7 +44,7 @@ from archdsl.core.network import Network
 from archdsl.core.ops import activation, conv, dense, norm, pool, resample, reshape, structure, transposed
 from archdsl.core.shapes import is_tokens
 from archdsl.records import dataclass
-from archdsl.text import TIMES, count_text
+from archdsl.text import TIMES, count_text, wrap_words
 
 MARGIN, HEADER = 24, 62
 
@@ -241,15 +241,8 @@ def _split_title(title: str, width: int = 16) -> list[str]:
     rest = rest if colon else title
     head, paren, args = rest.partition("(")
     lines.append(head)
-    line = ""
-    for word in (paren + args).split(" ") if paren else []:
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}" if line else word
-    if line:
-        lines.append(line)
+    if paren:
+        lines += wrap_words((paren + args).split(" "), width)
     return lines
 
 

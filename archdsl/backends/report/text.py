@@ -75,7 +75,7 @@ def _totals(net: Network, batch: int, paint=lambda code, text: text, layout: str
         out.append(f"{paint(BOLD, k.ljust(label_width))}  {exact.rjust(value_width)}{tail}")
     note = totals_note(net)
     if note:
-        out += [""] + wrap_words(note, NOTE_WIDTH)
+        out += [""] + wrap_words(note.split(), NOTE_WIDTH)
     footer = footer_lines(net, layout)
     if footer:
         out += [""] + footer
